@@ -1,0 +1,1 @@
+"""Prefect flows: thin composition of the package functions (see ``newsmon.pipeline``)."""

@@ -1,0 +1,63 @@
+"""Backfill as a Prefect flow: ingest a list of URLs through the same pipeline, with progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.logging import get_run_logger
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from classify.classifier import default_classifier
+from flows.cycle import ITEMS_PER_TASK, alert_stage, chunked, current_run_id, ingest_batch, thread_runner
+from newsmon.config import load_settings
+from newsmon.httpclient import HttpClient
+from newsmon.pipeline import ExtractorPool, IngestItem, items_from_urls, utcnow
+from newsmon.summary import CycleSummary
+from storage import repo
+from storage.db import open_database
+
+__all__ = ["run_backfill"]
+
+
+@flow(name="newsmon-backfill", task_runner=thread_runner(2), log_prints=False)
+def run_backfill(
+    urls: list[str], config_path: str | None = None, alert: bool = False,
+    extract_workers: int | None = None, progress: bool = True,
+) -> dict[str, Any]:
+    """Fetch, extract, store and classify each URL not stored yet; alerts only when ``alert``."""
+    logger = get_run_logger()
+    settings = load_settings(config_path)
+    db = open_database(settings.database_url)
+    run_id = current_run_id()
+    items = items_from_urls(urls)
+    with db.session() as s:
+        repo.start_run(s, run_id, "backfill", now=utcnow())
+        known = repo.known_urls(s, [i.url for i in items])
+    todo = [i for i in items if i.url not in known]
+    summary = CycleSummary(run_id=run_id, kind="backfill", new_items=len(todo))
+    summary.duplicates = len(items) - len(todo)
+    logger.info("backfill: %d URL(s), %d already stored, %d to fetch", len(items), len(known), len(todo))
+    classifier = default_classifier(settings.classify.topics_file)
+    bar = Progress(
+        TextColumn("[bold]backfill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+        TimeRemainingColumn(), console=Console(stderr=True), disable=not progress, transient=False,
+    )
+    try:
+        with bar, HttpClient(settings.fetch) as client, ExtractorPool(extract_workers) as pool:
+            task_id = bar.add_task("backfill", total=len(items), note="", completed=len(items) - len(todo))
+
+            def tick(item: IngestItem, outcome: str) -> None:
+                bar.update(task_id, advance=1, note=f"{outcome}: {item.url[-60:]}")
+
+            for batch in chunked(todo, ITEMS_PER_TASK):
+                summary.add_ingest(
+                    ingest_batch(client, db, pool, classifier, batch, settings, run_id, on_progress=tick)
+                )
+        summary.add_alerts(alert_stage(db, settings, run_id, alert_backfill=alert, deliver=alert))
+    finally:
+        with db.session() as s:
+            repo.finish_run(s, run_id, summary.as_dict(), now=utcnow())
+        db.dispose()
+    return summary.as_dict()

@@ -1,0 +1,574 @@
+"""The ``newsmon`` command line. Each command's docstring is its ``--help``.
+
+Exit codes: 0 the command did its work (a run with some failed feeds or pages still exits 0;
+each failure is recorded and listed); 1 it could not run (database unreachable, every input
+failed); 2 bad configuration or usage (the message names the file, the key and what was expected).
+Heavy imports (Prefect, trafilatura, SQLAlchemy) happen inside the commands so ``--help`` is quick.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from newsmon import __version__
+from newsmon.errors import ConfigError, NewsmonError
+
+if TYPE_CHECKING:
+    from newsmon.config import Settings
+    from storage.db import Database
+
+__all__ = ["cli", "main"]
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class ConfigProblem(click.ClickException):
+    """A bad configuration: exit code 2, message names file, key and expectation."""
+
+    exit_code = 2
+
+    def __init__(self, err: ConfigError) -> None:
+        super().__init__(f"bad configuration: {err}")
+
+
+class State:
+    """What the group options give to the commands."""
+
+    def __init__(self, config: str | None, verbose: int) -> None:
+        self.config = config
+        self.verbose = verbose
+
+    def settings(self) -> Settings:
+        from newsmon.config import load_settings
+
+        try:
+            settings = load_settings(self.config)
+            _check_alert_topics(settings)
+        except ConfigError as err:
+            raise ConfigProblem(err) from err
+        return settings
+
+    def config_path(self) -> str | None:
+        """The config file the flow must load (absolute), or None for defaults."""
+        from newsmon.config import find_config_path
+
+        path = find_config_path(self.config, os.environ, Path.cwd())
+        return str(path.resolve()) if path else None
+
+
+def _check_alert_topics(settings: Settings) -> None:
+    from classify.topics import load_topics
+
+    known = [t.id for t in load_topics(settings.classify.topics_file)]
+    for topic in settings.alerts.alert_topics():
+        if topic not in known:
+            key = "alerts.topics" if topic in settings.alerts.topics else "alerts.routes.topics"
+            raise ConfigError(settings.source, key, f"unknown topic {topic!r}; expected one of {known}")
+
+
+def _open_db(settings: Settings) -> Database:
+    from storage.db import open_database
+
+    try:
+        return open_database(settings.database_url)
+    except NewsmonError as err:
+        raise click.ClickException(f"cannot use the database: {err}") from err
+
+
+def _run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
+    """Run a flow in this process; newsmon's own errors become clean messages, not tracebacks."""
+    try:
+        result: dict[str, Any] = flow(**parameters)
+    except ConfigError as err:
+        raise ConfigProblem(err) from err
+    except NewsmonError as err:
+        raise click.ClickException(str(err)) from err
+    except RuntimeError as err:
+        if "Prefect" not in str(err):
+            raise
+        raise click.ClickException(
+            f"{err} (set PREFECT_API_URL to a running `prefect server start`, or retry)") from err
+    return result
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Prefect reads its settings from the environment when first imported
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", logging.getLevelName(level))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    # the ephemeral server needs 10-25 s on a busy 2-core machine; Prefect's default wait is 20 s
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # apprise logs request details at DEBUG; never let tokens reach a log
+    logging.getLogger("apprise").setLevel(max(level, logging.INFO))
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--config", "config", metavar="PATH", type=click.Path(dir_okay=False),
+              help="Config file (default: $NEWSMON_CONFIG, else ./newsmon.toml, else built-in defaults).")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug), on stderr.")
+@click.version_option(__version__, prog_name="newsmon")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """newsmon watches the news on the US–China AI contest and alerts on the stories that matter.
+
+    It polls RSS/Atom feeds, fetches each new article once, strips page chrome, stores the text
+    (SQLite by default, PostgreSQL too), files each article under topics (chip-export,
+    cloud-policy, …) with the reason, and sends one email/Slack alert per story for the topics
+    you choose. Without any configuration it uses built-in feeds and a database in your data
+    directory.
+
+    \b
+    Examples:
+      newsmon run                       # one monitoring cycle
+      newsmon serve --interval 900      # a cycle every 15 minutes
+      newsmon articles --jsonl --topic chip-export --since 2026-11-01
+      newsmon --config ~/newsmon.toml notify-test
+    """
+    _setup_logging(verbose)
+    ctx.obj = State(config, verbose)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+# -- run / serve / backfill ---------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
+@pass_state
+def run(state: State, as_json: bool) -> None:
+    """Run one monitoring cycle (a Prefect flow): poll every feed, fetch new articles, extract,
+    store, classify and alert.
+
+    Feeds answering 304 Not Modified cost nothing. A feed or page that fails is recorded and listed
+    at the end; the cycle goes on and exits 0. It exits non-zero only when it cannot run at all
+    (bad config: 2; database unreachable: 1). Undelivered alerts are retried on the next cycle.
+
+    \b
+    Example:
+      newsmon run
+      NEWSMON_DATABASE_URL=postgresql+psycopg://user@db/newsmon newsmon run
+    """
+    settings = state.settings()
+    _open_db(settings).dispose()
+    from flows.cycle import run_cycle
+    from newsmon.summary import render_summary
+
+    click.echo(f"newsmon: polling {len(settings.feeds)} feed(s) …", err=True)
+    result = _run_flow(run_cycle, config_path=state.config_path())
+    click.echo(json.dumps(result) if as_json else render_summary(result))
+
+
+@cli.command()
+@click.option("--interval", type=click.IntRange(min=30), metavar="SECONDS",
+              help="Run a cycle every SECONDS (default 900 when --cron is not given).")
+@click.option("--cron", metavar="EXPR", help='Run on a cron schedule instead, e.g. "*/10 * * * *".')
+@click.option("--name", default="newsmon", show_default=True, help="Deployment name in Prefect.")
+@pass_state
+def serve(state: State, interval: int | None, cron: str | None, name: str) -> None:
+    """Run the cycle on a schedule, as a Prefect deployment served from this process.
+
+    Stops with Ctrl-C. At most one cycle runs at a time. For a long-running service, start a
+    Prefect server (`prefect server start`) and set PREFECT_API_URL so runs are kept between
+    restarts and visible in the Prefect UI; see deploy/ for systemd and work-pool recipes.
+
+    \b
+    Examples:
+      newsmon serve --interval 600
+      newsmon serve --cron "*/15 6-22 * * 1-5"
+    """
+    if interval and cron:
+        raise click.UsageError("give --interval or --cron, not both")
+    settings = state.settings()
+    _open_db(settings).dispose()
+    from flows.cycle import run_cycle
+
+    parameters = {"config_path": state.config_path()}
+    schedule = f"cron {cron!r}" if cron else f"every {interval or 900} s"
+    click.echo(f"newsmon: serving deployment {name!r}, {schedule}; Ctrl-C stops", err=True)
+    if cron:
+        run_cycle.serve(name=name, cron=cron, parameters=parameters, limit=1, pause_on_shutdown=False)
+    else:
+        run_cycle.serve(name=name, interval=interval or 900, parameters=parameters, limit=1,
+                        pause_on_shutdown=False)
+
+
+def _read_url_list(stream: IO[str]) -> list[str]:
+    urls = []
+    for raw in stream:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        urls.append(line.split()[0])
+    return urls
+
+
+@cli.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--alert", is_flag=True, help="Also send alerts for backfilled stories (default: none).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@pass_state
+def backfill(state: State, file: IO[str], alert: bool, as_json: bool, no_progress: bool) -> None:
+    """Ingest a list of article URLs: fetch, extract, store, classify, with a progress bar.
+
+    FILE has one URL per line; blank lines and lines starting with # are ignored; - reads stdin.
+    Resumable: URLs already stored are skipped, so an interrupted backfill can simply be rerun.
+    Sends no alerts unless --alert. URLs you list are fetched wherever they point (the
+    private-network rule applies only to links found inside feeds).
+
+    \b
+    Examples:
+      newsmon backfill urls.txt
+      grep -h https archive/*.txt | newsmon backfill - --alert
+    """
+    settings = state.settings()
+    urls = _read_url_list(file)
+    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+    if bad:
+        raise click.UsageError(f"{len(bad)} line(s) are not http(s) URLs, first: {bad[0]!r}")
+    _open_db(settings).dispose()
+    from flows.backfill import run_backfill
+    from newsmon.summary import render_summary
+
+    click.echo(f"newsmon: backfilling {len(urls)} URL(s) …", err=True)
+    result = _run_flow(run_backfill, urls=urls, config_path=state.config_path(), alert=alert,
+                       progress=not no_progress)
+    click.echo(json.dumps(result) if as_json else render_summary(result))
+
+
+# -- extract / classify (no database) -------------------------------------------------------------
+
+
+def _expand_inputs(inputs: Sequence[str]) -> Iterator[str]:
+    for given in inputs:
+        path = Path(given)
+        if not given.startswith(("http://", "https://")) and path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.name.endswith((".html", ".html.gz", ".htm")))
+            yield from (str(p) for p in found)
+        else:
+            yield given
+
+
+def _read_input(given: str, client: Any) -> tuple[bytes, str]:
+    if given.startswith(("http://", "https://")):
+        page = client.fetch_page(given, trusted=True)
+        return page.body, page.final_url
+    path = Path(given)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NewsmonError(f"{given}: cannot read: {exc.strerror or exc}") from exc
+    if path.name.endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise NewsmonError(f"{given}: not a valid gzip file: {exc}") from exc
+    return data, path.resolve().as_uri()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="URL_OR_PATH...")
+@click.option("--jsonl", is_flag=True, help='One JSON line per input: {"input","title","published","text"}.')
+@pass_state
+def extract(state: State, inputs: tuple[str, ...], jsonl: bool) -> None:
+    """Print the clean article of each URL or HTML file: title, published date, text.
+
+    A directory means every *.html / *.html.gz file in it. With --jsonl, one line per input in
+    order; a failed input gives {"input","error"} and the rest go on. No database needed.
+
+    \b
+    Examples:
+      newsmon extract https://example.com/news/chip-rules.html
+      newsmon extract saved_pages/ --jsonl > articles.jsonl
+    """
+    from extractors.article import extract_article
+    from newsmon.httpclient import HttpClient
+
+    settings = state.settings()
+    failed = 0
+    with HttpClient(settings.fetch) as client:
+        for given in _expand_inputs(inputs):
+            try:
+                body, url = _read_input(given, client)
+                article = extract_article(body, url, max_bytes=settings.fetch.max_bytes)
+            except NewsmonError as err:
+                failed += 1
+                message = getattr(err, "reason", None) or str(err)
+                if jsonl:
+                    click.echo(json.dumps({"input": given, "error": message}, ensure_ascii=False))
+                else:
+                    click.echo(f"error: {given}: {message}", err=True)
+                continue
+            if jsonl:
+                click.echo(json.dumps({"input": given, "title": article.title,
+                                       "published": _iso(article.published), "text": article.text},
+                                      ensure_ascii=False))
+            else:
+                click.echo(f"# {article.title}\n{_iso(article.published) or 'date unknown'} · {given}\n")
+                click.echo(article.text + "\n")
+    if failed and not jsonl:
+        sys.exit(1)
+
+
+@cli.command("classify")
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-", required=False)
+@click.option("--jsonl", is_flag=True, required=True,
+              help='Read and write JSON lines (the only format): in {"id","title","text"}, '
+                   'out {"id","topics","scores","alert"}.')
+@click.option("--evidence", is_flag=True, help='Add "evidence": {topic: [phrases]} to each output line.')
+@pass_state
+def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> None:
+    """Classify JSON lines of articles into topics; no database needed.
+
+    Reads {"id","title","text"} per line (stdin when no FILE) and writes, in order,
+    {"id","topics":[ids],"scores":{id: float},"alert": bool}; alert is true when the topics meet
+    [alerts] topics. A line that is not valid JSON gives {"id": null, "error": …}.
+
+    \b
+    Example:
+      echo '{"id":1,"title":"US adds SMIC units to Entity List","text":"…"}' | newsmon classify --jsonl
+    """
+    from classify.classifier import default_classifier
+
+    settings = state.settings()
+    classifier = default_classifier(settings.classify.topics_file)
+    alert_topics = set(settings.alerts.topics)
+    out = sys.stdout
+    for lineno, line in enumerate(file, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("expected a JSON object")
+            title, text = str(obj.get("title") or ""), str(obj.get("text") or "")
+        except ValueError as exc:
+            out.write(json.dumps({"id": None, "error": f"line {lineno}: {exc}"}) + "\n")
+            continue
+        c = classifier.classify(title, text)
+        record: dict[str, Any] = {"id": obj.get("id"), "topics": list(c.topics), "scores": dict(c.scores),
+                                  "alert": bool(alert_topics.intersection(c.topics))}
+        if evidence:
+            record["evidence"] = {k: list(v) for k, v in c.evidence.items()}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+# -- reading the database -------------------------------------------------------------------------
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"expected an ISO 8601 date or time, e.g. 2026-11-01 or "
+                                 f"2026-11-01T08:00:00Z; got {value!r}", param_hint="--since") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@cli.command()
+@click.option("--jsonl", is_flag=True, help='JSON lines: {"url","title","source","published","text","topics"}.')
+@click.option("--topic", metavar="ID", help="Only articles filed under this topic.")
+@click.option("--since", metavar="ISO8601", help="Only articles published (or fetched) since then.")
+@pass_state
+def articles(state: State, jsonl: bool, topic: str | None, since: str | None) -> None:
+    """List stored articles, oldest first.
+
+    \b
+    Examples:
+      newsmon articles --jsonl --topic chip-export --since 2026-11-01 > chip.jsonl
+      newsmon articles --since 2026-11-20T00:00:00Z
+    """
+    from storage import repo
+
+    settings = state.settings()
+    since_dt = _parse_since(since)
+    db = _open_db(settings)
+    try:
+        with db.session() as s:
+            for a in repo.iter_articles(s, topic=topic, since=since_dt):
+                if jsonl:
+                    click.echo(json.dumps({"url": a.url, "title": a.title, "source": a.source,
+                                           "published": _iso(a.published), "text": a.text,
+                                           "topics": list(a.topics)}, ensure_ascii=False))
+                else:
+                    when = (a.published or a.fetched_at).strftime("%Y-%m-%d")
+                    tags = ",".join(a.topics) or "-"
+                    click.echo(f"{when}  {a.title[:90]}  [{tags}]  {a.source}\n            {a.url}")
+    finally:
+        db.dispose()
+
+
+@cli.command()
+@click.option("--jsonl", is_flag=True,
+              help='JSON lines: {"url","title","topics","target","status","attempts","sent_at"}.')
+@pass_state
+def alerts(state: State, jsonl: bool) -> None:
+    """List alerts, one line per alert and target, with delivery status.
+
+    status is sent, pending (will be retried on the next cycle) or failed (gave up after the
+    retry limit; still listed). Targets are shown with every secret masked.
+
+    \b
+    Example:
+      newsmon alerts --jsonl | jq 'select(.status != "sent")'
+    """
+    from alerts.pipeline import iter_alert_rows
+
+    settings = state.settings()
+    db = _open_db(settings)
+    try:
+        with db.session() as s:
+            for row in iter_alert_rows(s):
+                if jsonl:
+                    click.echo(json.dumps(row, ensure_ascii=False, default=_json_default))
+                else:
+                    click.echo(f"{row.get('status')!s:8} {row.get('attempts')}x  "
+                               f"{str(row.get('title'))[:70]}  → {row.get('target')}")
+    finally:
+        db.dispose()
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@cli.command()
+@click.option("--limit", default=50, show_default=True, help="How many of the newest failures.")
+@click.option("--jsonl", is_flag=True, help='JSON lines: {"at","stage","url","reason","run_id"}.')
+@pass_state
+def failures(state: State, limit: int, jsonl: bool) -> None:
+    """List recorded failures (feeds, pages, deliveries), newest first: what, when and why.
+
+    \b
+    Example:
+      newsmon failures --limit 20
+    """
+    from storage import repo
+
+    settings = state.settings()
+    db = _open_db(settings)
+    try:
+        with db.session() as s:
+            for f in repo.recent_failures(s, limit=limit):
+                if jsonl:
+                    click.echo(json.dumps({"at": _iso(f.at), "stage": f.stage, "url": f.url,
+                                           "reason": f.reason, "run_id": f.run_id}))
+                else:
+                    click.echo(f"{f.at:%Y-%m-%d %H:%M}  {f.stage:8} {f.url}\n                  {f.reason}")
+    finally:
+        db.dispose()
+
+
+@cli.command()
+@pass_state
+def topics(state: State) -> None:
+    """List the topics articles are filed under, with their descriptions.
+
+    Topics come from a data file (the packaged one, or [classify] topics_file in your config);
+    edit or extend it to add a topic, no code needed.
+
+    \b
+    Example:
+      newsmon topics
+    """
+    from classify.topics import load_topics
+
+    settings = state.settings()
+    alerting = set(settings.alerts.topics)
+    for t in load_topics(settings.classify.topics_file):
+        mark = "  (alerts)" if t.id in alerting else ""
+        click.echo(f"{t.id}{mark}\n    {t.description}")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would change.")
+@pass_state
+def reclassify(state: State, dry_run: bool) -> None:
+    """Re-file every stored article with the current topic file.
+
+    Use it after editing the topics. It updates topics, scores and evidence; it never sends or
+    re-sends an alert (alerts already sent stay sent; each story alerts at most once per target).
+
+    \b
+    Example:
+      newsmon reclassify --dry-run
+    """
+    from classify.classifier import default_classifier
+    from newsmon.pipeline import utcnow
+    from storage import repo
+
+    settings = state.settings()
+    classifier = default_classifier(settings.classify.topics_file)
+    db = _open_db(settings)
+    changed = total = 0
+    try:
+        with db.session() as s:
+            for a in list(repo.iter_articles(s)):
+                total += 1
+                c = classifier.classify(a.title, a.text)
+                if tuple(c.topics) != tuple(a.topics):
+                    changed += 1
+                if not dry_run:
+                    repo.set_classification(s, a.id, c, now=utcnow())
+    finally:
+        db.dispose()
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{total} article(s) re-filed; topics {verb} on {changed}")
+
+
+@cli.command("notify-test")
+@pass_state
+def notify_test(state: State) -> None:
+    """Send one test message to every configured alert target and say which succeeded.
+
+    Exits 1 when a target failed or none is configured. Targets are shown masked.
+
+    \b
+    Example:
+      NEWSMON_NOTIFY_URLS="mailtos://user:pass@smtp.example.com?to=me@example.com" newsmon notify-test
+    """
+    from alerts.pipeline import notify_test as send_tests
+
+    settings = state.settings()
+    if not settings.alerts.notify:
+        raise click.ClickException(
+            "no alert targets configured: set [alerts] notify = [\"mailto://…\", \"slack://…\"] "
+            "or $NEWSMON_NOTIFY_URLS")
+    results = send_tests(settings)
+    for r in results:
+        mark = "ok    " if r.ok else "FAILED"
+        click.echo(f"{mark} {r.target_masked}" + (f"  ({r.error})" if r.error else ""))
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
+def main() -> NoReturn:
+    """Entry point of the ``newsmon`` script."""
+    try:
+        cli.main(prog_name="newsmon", standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(0)

@@ -1,0 +1,249 @@
+"""The one HTTP client newsmon fetches with (feeds and pages).
+
+Built from ``[fetch]``: a timeout per request, a byte cap (larger bodies are cut off and refused,
+decompressed size counts), a redirect limit, conditional GET (ETag / Last-Modified) and the
+private-address rule: links found inside feeds that resolve to loopback, private, link-local or
+otherwise non-public addresses are refused unless ``allow_private_networks = true``; URLs the user
+gave (feeds, backfill lists) are fetched wherever they point. Each redirect hop is checked again.
+
+Only this module imports httpx; its exceptions are translated here into :mod:`newsmon.errors`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from newsmon.config import FetchSettings
+from newsmon.errors import (
+    BlockedAddress,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusFailure,
+    ResponseTooLarge,
+    TooManyRedirects,
+    UnsupportedContent,
+)
+from newsmon.models import FetchedPage
+
+__all__ = ["HttpClient", "is_public_address"]
+
+log = logging.getLogger(__name__)
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
+_FEED_TYPES = (
+    "xml", "rss", "atom", "text/html", "text/plain", "application/octet-stream", "application/json",
+)
+_RETRY_DELAYS = (0.5, 2.0)  # in-run retries of transient failures (timeouts, 5xx, 429)
+_PER_HOST = 4
+# name-resolution failures: retrying within the run does not help; the next cycle tries again
+_DNS_FAILURES = ("Name or service not known", "Temporary failure in name resolution", "nodename nor servname")
+
+
+def is_public_address(ip: str) -> bool:
+    """True when ``ip`` is a globally routable unicast address."""
+    addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return bool(addr.is_global) and not addr.is_multicast
+
+
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    trusted: bool  # the user gave this URL: no private-address check
+
+
+class HttpClient:
+    """Fetch feeds and pages with the limits of ``[fetch]``. Thread-safe; use as a context manager."""
+
+    def __init__(self, settings: FetchSettings, *, retry_delays: tuple[float, ...] = _RETRY_DELAYS) -> None:
+        self.settings = settings
+        self.retry_delays = retry_delays
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(settings.timeout),
+            follow_redirects=False,
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(max_connections=max(4, settings.concurrency * 2)),
+            trust_env=False,
+        )
+        self._host_slots: defaultdict[str, threading.BoundedSemaphore] = defaultdict(
+            lambda: threading.BoundedSemaphore(_PER_HOST)
+        )
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def fetch_feed(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchedPage:
+        """GET a feed the user configured, with conditional-GET validators.
+
+        Returns a page with status 304 and an empty body when the feed has not changed.
+        """
+        headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        page = self._get_with_retries(url, headers, _Policy(trusted=True))
+        if page.status != 304:
+            _check_type(page, _FEED_TYPES)
+        return page
+
+    def fetch_page(self, url: str, *, trusted: bool = False) -> FetchedPage:
+        """GET an article page. ``trusted`` = the user gave this URL (a backfill list)."""
+        headers = {"Accept": "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"}
+        page = self._get_with_retries(url, headers, _Policy(trusted=trusted))
+        _check_type(page, _HTML_TYPES)
+        return page
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _get_with_retries(self, url: str, headers: dict[str, str], policy: _Policy) -> FetchedPage:
+        for attempt, delay in enumerate((*self.retry_delays, None)):
+            try:
+                return self._get(url, headers, policy)
+            except FetchError as exc:
+                if not exc.transient or delay is None:
+                    raise
+                log.info("retrying %s in %.1fs after attempt %d: %s", url, delay, attempt + 1, exc.reason)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _get(self, url: str, headers: dict[str, str], policy: _Policy) -> FetchedPage:
+        current = url
+        for _hop in range(self.settings.max_redirects + 1):
+            self._guard(current, policy)
+            with self._slot(current), self._stream(current, headers) as response:
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    current = urljoin(current, response.headers["location"])
+                    continue
+                if response.status_code == 304:
+                    return FetchedPage(url, current, 304, b"", "", dict(response.headers))
+                if response.status_code >= 400:
+                    raise HTTPStatusFailure(url, response.status_code)
+                body = self._read_capped(url, response)
+                return FetchedPage(
+                    url=url,
+                    final_url=current,
+                    status=response.status_code,
+                    body=body,
+                    content_type=response.headers.get("content-type", ""),
+                    headers=dict(response.headers),
+                )
+        raise TooManyRedirects(url, f"more than {self.settings.max_redirects} redirects")
+
+    @contextmanager
+    def _slot(self, url: str) -> Iterator[None]:
+        host = urlsplit(url).hostname or ""
+        with self._lock:
+            sem = self._host_slots[host]
+        with sem:
+            yield
+
+    @contextmanager
+    def _stream(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+        try:
+            with self._client.stream("GET", url, headers=headers) as response:
+                yield response
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(url, f"no answer within {self.settings.timeout:g}s") from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(url, f"invalid URL: {exc}") from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise FetchError(url, "only http:// and https:// URLs can be fetched") from exc
+        except httpx.TooManyRedirects as exc:
+            raise TooManyRedirects(url, str(exc)) from exc
+        except httpx.DecodingError as exc:
+            raise FetchError(url, f"cannot decode the response body: {exc}") from exc
+        except httpx.TransportError as exc:
+            text = str(exc) or type(exc).__name__
+            if any(marker in text for marker in _DNS_FAILURES):
+                host = urlsplit(url).hostname
+                raise FetchError(url, f"cannot resolve host {host!r} (no DNS or no network?)") from exc
+            err = FetchError(url, f"connection failed: {text}")
+            err.transient = True
+            raise err from exc
+
+    def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+        limit = self.settings.max_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit and not response.headers.get(
+            "content-encoding"
+        ):
+            raise ResponseTooLarge(url, limit)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLarge(url, limit)
+                chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(url, f"body not received within {self.settings.timeout:g}s") from exc
+        except httpx.DecodingError as exc:
+            raise FetchError(url, f"cannot decode the response body: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise FetchError(url, f"connection broke while reading: {exc}") from exc
+        return b"".join(chunks)
+
+    def _guard(self, url: str, policy: _Policy) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(url, "only http:// and https:// URLs with a host can be fetched")
+        if "\\" in url or "@" in parts.netloc:
+            raise BlockedAddress(url, "URLs with credentials or backslashes are refused")
+        if policy.trusted or self.settings.allow_private_networks:
+            return
+        host = parts.hostname
+        try:
+            infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+        except socket.gaierror as exc:
+            err = FetchError(url, f"cannot resolve host {host!r}: {exc.strerror}")
+            err.transient = False
+            raise err from exc
+        for info in infos:
+            ip = str(info[4][0])
+            if not is_public_address(ip):
+                raise BlockedAddress(
+                    url,
+                    f"resolves to non-public address {ip}; refused (set [fetch] "
+                    "allow_private_networks = true to allow links to private networks)",
+                )
+
+
+def _check_type(page: FetchedPage, allowed: tuple[str, ...]) -> None:
+    ctype = page.content_type.split(";")[0].strip().lower()
+    if ctype and not any(a in ctype for a in allowed):
+        raise UnsupportedContent(page.url, f"content type {ctype!r} is not HTML or XML; skipped")
+    head = page.body[:512].lstrip()
+    if _looks_binary(head):
+        raise UnsupportedContent(page.url, "the body is binary (not HTML or XML text); skipped")
+
+
+def _looks_binary(head: bytes) -> bool:
+    magic = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b")
+    if head.startswith(magic):
+        return True
+    return b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
