@@ -40,7 +40,24 @@ __all__ = [
 
 
 class NewsmonError(Exception):
-    """Base class of every error newsmon raises on purpose."""
+    """Base class of every error newsmon raises on purpose.
+
+    Every subclass pickles and unpickles as itself, whatever its ``__init__`` takes: errors raised
+    in an extraction worker process cross back to the parent by pickle, and an error that cannot
+    be rebuilt there breaks the whole worker pool.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild_error(cls: type[NewsmonError], args: tuple[object, ...],
+                   state: dict[str, object]) -> NewsmonError:
+    """Unpickle a :class:`NewsmonError` without calling its ``__init__`` (see ``__reduce__``)."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(NewsmonError):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from classify.classifier import default_classifier
 from newsmon.config import FetchSettings, Settings
+from newsmon.errors import ExtractError
 from newsmon.httpclient import HttpClient
 from newsmon.models import FeedSpec
 from newsmon.pipeline import (
@@ -94,5 +97,21 @@ def test_extraction_in_worker_processes(http: LoopbackHTTP, tmp_path: Path) -> N
     with HttpClient(s.fetch, retry_delays=()) as client, ExtractorPool(workers=1, time_limit=60) as pool:
         report = ingest(client, db, pool, default_classifier(), items, settings=s, run_id="w")
     assert len(report.stored_ids) == 1
-    assert [u for u, _ in report.failures] == [http.url("/empty.html")]
+    # the child's own reason comes back, not a broken pool ("worker died"), whatever the order
+    assert report.failures == [
+        (http.url("/empty.html"), "no article text found on the page (navigation or chrome only)")]
     db.dispose()
+
+
+def test_worker_pool_survives_a_page_without_article(http: LoopbackHTTP) -> None:
+    serve_story(http, "Desk", STORY_CLOUD)
+    http.add("/empty.html", "<html><body><nav>Home | World</nav></body></html>")
+    s = settings("sqlite://")
+    with HttpClient(s.fetch, retry_delays=()) as client, ExtractorPool(workers=1, time_limit=60) as pool:
+        empty, story = (items_from_urls([http.url(p)])[0] for p in ("/empty.html", STORY_CLOUD.path))
+        with pytest.raises(ExtractError, match="no article text found"):
+            pool.extract(client.fetch_page(empty.url, trusted=True), empty, max_bytes=s.fetch.max_bytes)
+        first_pool = pool._current()
+        article = pool.extract(client.fetch_page(story.url, trusted=True), story, max_bytes=s.fetch.max_bytes)
+        assert article.title == STORY_CLOUD.title
+        assert pool._current() is first_pool  # the error did not break the pool
