@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-__all__ = ["canonical_url", "unwrap_redirector"]
+__all__ = ["canonical_url", "unfollowable_reason", "unwrap_redirector"]
 
 _TRACKING_EXACT = frozenset(
     {
@@ -53,6 +53,20 @@ def unwrap_redirector(url: str) -> str:
             scheme = "https" if m.group(1) else "http"
             return f"{scheme}://{m.group(2)}" + (f"?{parts.query}" if parts.query else "")
     return url
+
+
+def unfollowable_reason(url: str) -> str | None:
+    """Why ``url`` cannot lead to an article without running the site's JavaScript, else ``None``.
+
+    Google News feed links (``news.google.com/rss/articles/…``) are script-driven redirect pages:
+    the publisher's URL is not in the link and the page has no HTTP redirect to follow.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host == "news.google.com" and parts.path.startswith(("/rss/articles/", "/articles/", "/read/")):
+        return ("a Google News link is a JavaScript redirect page and cannot be followed; "
+                "subscribe to the publisher's feed or a Bing News search feed instead")
+    return None
 
 
 def _strip_amp_path(path: str) -> str:

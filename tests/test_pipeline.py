@@ -115,3 +115,16 @@ def test_worker_pool_survives_a_page_without_article(http: LoopbackHTTP) -> None
         article = pool.extract(client.fetch_page(story.url, trusted=True), story, max_bytes=s.fetch.max_bytes)
         assert article.title == STORY_CLOUD.title
         assert pool._current() is first_pool  # the error did not break the pool
+
+
+def test_google_news_links_fail_with_a_reason_and_no_request(tmp_path: Path) -> None:
+    s = settings(f"sqlite:///{tmp_path / 'g.db'}")
+    db = open_database(s.database_url)
+    items = items_from_urls(["https://news.google.com/rss/articles/CBMiWkFVX3lxTE1abc?oc=5"])
+    # the private-address rule and no network here: a fetch attempt would fail differently
+    with HttpClient(s.fetch, retry_delays=()) as client, ExtractorPool(workers=0) as pool:
+        report = ingest(client, db, pool, default_classifier(), items, settings=s, run_id="g")
+    assert report.stored_ids == []
+    [(url, reason)] = report.failures
+    assert url.startswith("https://news.google.com/rss/articles/") and "JavaScript redirect" in reason
+    db.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractors.urls import canonical_url
+from extractors.urls import canonical_url, unfollowable_reason
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,19 @@ def test_canonical_url(given: str, canonical: str) -> None:
 def test_canonical_url_is_idempotent() -> None:
     url = "https://amp.example.com/a/amp?b=1&utm_source=x#f"
     assert canonical_url(canonical_url(url)) == canonical_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "unfollowable"),
+    [
+        ("https://news.google.com/rss/articles/CBMiWkFVX3lxTE1abc?oc=5", True),
+        ("https://news.google.com/articles/CBMiWkFVX3lxTE1abc", True),
+        ("https://news.google.com/rss/search?q=chips", False),  # a feed, not an item link
+        ("https://www.example.com/rss/articles/chips", False),
+    ],
+)
+def test_unfollowable_links_are_named(url: str, unfollowable: bool) -> None:
+    reason = unfollowable_reason(canonical_url(url))
+    assert (reason is not None) == unfollowable
+    if unfollowable:
+        assert reason is not None and "Google News" in reason and "publisher's feed" in reason
