@@ -17,11 +17,13 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from newsmon.config import FetchSettings
@@ -51,6 +53,76 @@ _PER_HOST = 4
 _DNS_FAILURES = ("Name or service not known", "Temporary failure in name resolution", "nodename nor servname")
 
 
+_SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+
+
+class _NonPublicAddress(Exception):
+    """Raised inside the connection pool when a host resolves to a non-public address."""
+
+    def __init__(self, host: str, ip: str) -> None:
+        self.host = host
+        self.ip = ip
+        super().__init__(f"{host} resolves to non-public address {ip}")
+
+
+class _PublicOnlyBackend(httpcore.NetworkBackend):
+    """Resolve once, refuse non-public addresses, and connect to exactly the address checked.
+
+    Checking an address and then letting the socket library resolve the name again leaves a
+    window (DNS rebinding): the second answer can be 127.0.0.1. Here the check and the connect use
+    the same answer; TLS still verifies the certificate against the host name (httpcore passes
+    it as the server name).
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        socket_options: Iterable[_SocketOption] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for ip in addresses:
+            if not is_public_address(ip):
+                raise _NonPublicAddress(host, ip)
+        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for ip in addresses:
+            try:
+                return self._inner.connect_tcp(ip, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        if failure is None:
+            raise httpcore.ConnectError(f"no address for host {host!r}")
+        raise failure
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None,
+        socket_options: Iterable[_SocketOption] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unix sockets are never used for links from feeds")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _PublicOnlyTransport(httpx.HTTPTransport):
+    """httpx's transport with its connection pool built on :class:`_PublicOnlyBackend`."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_PublicOnlyBackend(),
+        )
+
+
 def is_public_address(ip: str) -> bool:
     """True when ``ip`` is a globally routable unicast address."""
     addr = ipaddress.ip_address(ip)
@@ -70,12 +142,19 @@ class HttpClient:
     def __init__(self, settings: FetchSettings, *, retry_delays: tuple[float, ...] = _RETRY_DELAYS) -> None:
         self.settings = settings
         self.retry_delays = retry_delays
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(settings.timeout),
-            follow_redirects=False,
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=max(4, settings.concurrency * 2)),
-            trust_env=False,
+        limits = httpx.Limits(max_connections=max(4, settings.concurrency * 2))
+        options: dict[str, Any] = {
+            "timeout": httpx.Timeout(settings.timeout),
+            "follow_redirects": False,
+            "headers": {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            "trust_env": False,
+        }
+        # URLs the user gave (feeds, backfill lists) go anywhere; links found inside feeds go
+        # through a pool that connects only to public addresses, checked at connect time.
+        self._client = httpx.Client(limits=limits, **options)
+        self._public_client = (
+            self._client if settings.allow_private_networks
+            else httpx.Client(transport=_PublicOnlyTransport(limits), **options)
         )
         self._host_slots: defaultdict[str, threading.BoundedSemaphore] = defaultdict(
             lambda: threading.BoundedSemaphore(_PER_HOST)
@@ -90,6 +169,8 @@ class HttpClient:
 
     def close(self) -> None:
         self._client.close()
+        if self._public_client is not self._client:
+            self._public_client.close()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -134,7 +215,7 @@ class HttpClient:
         current = url
         for _hop in range(self.settings.max_redirects + 1):
             self._guard(current, policy)
-            with self._slot(current), self._stream(current, headers) as response:
+            with self._slot(current), self._stream(current, headers, policy) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     current = urljoin(current, response.headers["location"])
                     continue
@@ -162,10 +243,13 @@ class HttpClient:
             yield
 
     @contextmanager
-    def _stream(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+    def _stream(self, url: str, headers: dict[str, str], policy: _Policy) -> Iterator[httpx.Response]:
+        client = self._client if policy.trusted else self._public_client
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with client.stream("GET", url, headers=headers) as response:
                 yield response
+        except _NonPublicAddress as exc:
+            raise _blocked(url, exc.ip) from exc
         except httpx.TimeoutException as exc:
             raise FetchTimeout(url, f"no answer within {self.settings.timeout:g}s") from exc
         except httpx.InvalidURL as exc:
@@ -216,21 +300,24 @@ class HttpClient:
             raise BlockedAddress(url, "URLs with credentials or backslashes are refused")
         if policy.trusted or self.settings.allow_private_networks:
             return
-        host = parts.hostname
-        try:
-            infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-        except socket.gaierror as exc:
-            err = FetchError(url, f"cannot resolve host {host!r}: {exc.strerror}")
-            err.transient = False
-            raise err from exc
-        for info in infos:
-            ip = str(info[4][0])
-            if not is_public_address(ip):
-                raise BlockedAddress(
-                    url,
-                    f"resolves to non-public address {ip}; refused (set [fetch] "
-                    "allow_private_networks = true to allow links to private networks)",
-                )
+        literal = _ip_literal(parts.hostname)
+        if literal is not None and not is_public_address(literal):
+            raise _blocked(url, literal)  # no need to connect to know; names are checked at connect
+
+
+def _ip_literal(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def _blocked(url: str, ip: str) -> BlockedAddress:
+    return BlockedAddress(
+        url,
+        f"resolves to non-public address {ip}; refused (set [fetch] "
+        "allow_private_networks = true to allow links to private networks)",
+    )
 
 
 def _check_type(page: FetchedPage, allowed: tuple[str, ...]) -> None:

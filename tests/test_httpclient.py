@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import socket
+from typing import Any
 
 import pytest
 
@@ -107,6 +109,23 @@ def test_links_from_feeds_to_private_addresses_are_refused(http: LoopbackHTTP) -
         # URLs the user gave (feeds, backfill lists) are fetched wherever they point
         assert c.fetch_page(url, trusted=True).status == 200
     assert http.hits("/page") == 1
+
+
+def test_dns_rebinding_cannot_reach_a_private_address(http: LoopbackHTTP, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that answers public first and loopback next never gets a request to loopback."""
+    http.add("/page", PAGE)
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])  # the first answer is public, every later one is loopback
+
+    def rebinding(host: str, port: object, *args: object, **kw: object) -> list[Any]:
+        if host == "rebind.example":
+            return real_getaddrinfo(next(answers, "127.0.0.1"), port, *args, **kw)  # type: ignore[arg-type]
+        return real_getaddrinfo(host, port, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with client(allow_private_networks=False, timeout=1.0) as c, pytest.raises(FetchError):
+        c.fetch_page(f"http://rebind.example:{http.port}/page")
+    assert http.hits("/page") == 0
 
 
 def test_credentials_in_links_refused() -> None:
