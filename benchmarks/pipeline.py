@@ -6,8 +6,11 @@ and one RSS feed listing them from a loopback server in a child process, then me
 
 * ``bare``: ``newsmon.pipeline.ingest`` directly (fetch → extract in worker processes → store in
   SQLite → classify), no Prefect;
+* ``bare cycle``: the flow's whole work without Prefect (cold extraction workers, poll the feed,
+  select, ingest, file into stories and queue alerts), new database;
 * ``flow``: the real ``run_cycle`` Prefect flow over the same number of pages (new database), in
-  Prefect's ephemeral mode; the cold start of the temporary server is reported separately;
+  Prefect's ephemeral mode; the cold start of the temporary server is reported separately. Its
+  ratio to the bare cycle is what Prefect costs;
 * a 50 MB page: how long the refusal takes and how much memory it costs (the byte cap stops reading).
 
 Peak memory is ru_maxrss of this process and, separately, of the extraction worker processes.
@@ -97,6 +100,41 @@ def bench_bare(base: str, n: int, workers: int, tmp: Path) -> dict[str, float]:
             "main_cpu_ms_per_article": 1000 * cpu / stored}
 
 
+def bench_cycle_bare(base: str, n: int, workers: int, tmp: Path) -> dict[str, float]:
+    """The flow's work without Prefect: cold worker pool, poll, select, ingest, file into stories."""
+    from classify.classifier import default_classifier
+    from flows.cycle import alert_stage
+    from newsmon.config import FetchSettings, Settings
+    from newsmon.httpclient import HttpClient
+    from newsmon.models import FeedSpec
+    from newsmon.pipeline import ExtractorPool, ingest, poll_feed, record_polls, select_new_items, utcnow
+    from storage import repo
+    from storage.db import open_database
+
+    t0 = time.perf_counter()
+    settings = Settings(database_url=f"sqlite:///{tmp / 'cycle.db'}", feeds=(FeedSpec(f"{base}/feed.rss", "bench"),),
+                        fetch=FetchSettings(allow_private_networks=True, concurrency=16))
+    db = open_database(settings.database_url)
+    with db.session() as s:
+        feeds = repo.ensure_feeds(s, settings.feeds)
+    classifier = default_classifier()
+    with HttpClient(settings.fetch) as client, ExtractorPool(workers) as pool:
+        results = [poll_feed(client, f) for f in feeds]
+        record_polls(db, results, run_id="cycle", now=utcnow())
+        items = select_new_items(db, results)
+        t_ingest = time.perf_counter()
+        report = ingest(client, db, pool, classifier, items, settings=settings, run_id="cycle")
+        ingest_s = time.perf_counter() - t_ingest
+    t_alerts = time.perf_counter()
+    alert_stage.fn(db, settings, "cycle")
+    alerts_s = time.perf_counter() - t_alerts
+    wall = time.perf_counter() - t0
+    db.dispose()
+    assert len(report.stored_ids) == n, (len(report.stored_ids), report.failures[:3])
+    return {"articles": n, "seconds": wall, "articles_per_s": n / wall, "ingest_s": ingest_s,
+            "alerts_s": alerts_s}
+
+
 def bench_flow(base: str, n: int, workers: int, tmp: Path) -> dict[str, float]:
     config = tmp / "flow.toml"
     config.write_text(f'database_url = "sqlite:///{tmp / "flow.db"}"\n[[feeds]]\nurl = "{base}/feed.rss"\n'
@@ -161,11 +199,15 @@ def main() -> None:
     print(f"bare pipeline : {bare['articles']} articles in {bare['seconds']:.1f} s = "
           f"{bare['articles_per_s']:.1f} articles/s "
           f"(main process {bare['main_cpu_ms_per_article']:.1f} ms CPU/article)")
+    cycle = bench_cycle_bare(base, args.articles, args.workers, tmp)
+    print(f"bare cycle    : {cycle['articles']} articles in {cycle['seconds']:.1f} s = "
+          f"{cycle['articles_per_s']:.1f} articles/s (the flow's work without Prefect: worker start, "
+          f"poll, ingest {cycle['ingest_s']:.1f} s, stories and alerts {cycle['alerts_s']:.1f} s)")
     if not args.skip_flow:
         flow = bench_flow(base, args.articles, args.workers, tmp)
         print(f"Prefect flow  : {flow['articles']} articles in {flow['seconds']:.1f} s = "
               f"{flow['articles_per_s']:.1f} articles/s = "
-              f"{flow['articles_per_s'] / bare['articles_per_s']:.2f}x bare "
+              f"{flow['articles_per_s'] / cycle['articles_per_s']:.2f}x the bare cycle "
               f"(ephemeral server cold start {flow['prefect_cold_start_s']:.1f} s, not included)")
     print(f"peak RSS: main process {rss_mb(resource.getrusage(resource.RUSAGE_SELF)):.0f} MB, "
           f"largest child process {rss_mb(resource.getrusage(resource.RUSAGE_CHILDREN)):.0f} MB")
