@@ -117,10 +117,10 @@ def test_dns_rebinding_cannot_reach_a_private_address(http: LoopbackHTTP, monkey
     real_getaddrinfo = socket.getaddrinfo
     answers = iter(["93.184.216.34"])  # the first answer is public, every later one is loopback
 
-    def rebinding(host: str, port: object, *args: object, **kw: object) -> list[Any]:
+    def rebinding(host: str, port: Any, *args: Any, **kw: Any) -> list[Any]:
         if host == "rebind.example":
-            return real_getaddrinfo(next(answers, "127.0.0.1"), port, *args, **kw)  # type: ignore[arg-type]
-        return real_getaddrinfo(host, port, *args, **kw)  # type: ignore[arg-type]
+            return real_getaddrinfo(next(answers, "127.0.0.1"), port, *args, **kw)
+        return real_getaddrinfo(host, port, *args, **kw)
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     with client(allow_private_networks=False, timeout=1.0) as c, pytest.raises(FetchError):
