@@ -207,12 +207,25 @@ def serve(state: State, interval: int | None, cron: str | None, name: str) -> No
 
 
 def _read_url_list(stream: IO[str]) -> list[str]:
-    urls = []
-    for raw in stream:
+    """The URLs of a backfill list: the first word of each line; blank and ``#`` lines skipped.
+
+    Raises :class:`click.UsageError` naming the first line that is not an http(s) URL.
+    """
+    urls: list[str] = []
+    bad: list[tuple[int, str]] = []
+    for number, raw in enumerate(stream, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        urls.append(line.split()[0])
+        url = line.split()[0]
+        if url.startswith(("http://", "https://")):
+            urls.append(url)
+        else:
+            bad.append((number, line))
+    if bad:
+        number, line = bad[0]
+        more = f" ({len(bad)} such lines)" if len(bad) > 1 else ""
+        raise click.UsageError(f"line {number}: {line!r} is not an http(s) URL{more}; nothing was fetched")
     return urls
 
 
@@ -237,9 +250,6 @@ def backfill(state: State, file: IO[str], alert: bool, as_json: bool, no_progres
     """
     settings = state.settings()
     urls = _read_url_list(file)
-    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
-    if bad:
-        raise click.UsageError(f"{len(bad)} line(s) are not http(s) URLs, first: {bad[0]!r}")
     _open_db(settings).dispose()
     from flows.backfill import run_backfill
     from newsmon.summary import render_summary

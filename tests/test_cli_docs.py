@@ -62,3 +62,12 @@ def test_notify_test_without_targets_says_how_to_configure(tmp_path: Path) -> No
     config.write_text(f'database_url = "sqlite:///{tmp_path / "n.db"}"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "notify-test"])
     assert result.exit_code == 1 and "no alert targets configured" in result.output
+
+
+def test_backfill_names_the_first_bad_line_and_fetches_nothing(tmp_path: Path) -> None:
+    listing = "# my archive\nhttps://example.com/a\n\nnot a url\nftp://example.com/b\n"
+    env = {"NEWSMON_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}", "NEWSMON_CONFIG": ""}
+    result = CliRunner().invoke(cli, ["backfill", "-"], input=listing, env=env)
+    assert result.exit_code == 2
+    assert "line 4: 'not a url' is not an http(s) URL (2 such lines); nothing was fetched" in result.output
+    assert not (tmp_path / "b.db").exists()
