@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from extractors.urls import unfollowable_reason
 from newsmon.config import FetchSettings
 from newsmon.errors import (
     BlockedAddress,
@@ -192,7 +193,13 @@ class HttpClient:
         return page
 
     def fetch_page(self, url: str, *, trusted: bool = False) -> FetchedPage:
-        """GET an article page. ``trusted`` = the user gave this URL (a backfill list)."""
+        """GET an article page. ``trusted`` = the user gave this URL (a backfill list).
+
+        Links known to need the site's JavaScript (Google News) fail at once, with a reason.
+        """
+        unfollowable = unfollowable_reason(url)
+        if unfollowable:
+            raise FetchError(url, unfollowable)
         headers = {"Accept": "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"}
         page = self._get_with_retries(url, headers, _Policy(trusted=trusted))
         _check_type(page, _HTML_TYPES)

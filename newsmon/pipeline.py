@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from classify.classifier import Classifier
 from extractors.article import extract_article, extract_article_bounded
 from extractors.feeds import parse_feed
-from extractors.urls import canonical_url, unfollowable_reason
+from extractors.urls import canonical_url
 from newsmon.config import Settings
 from newsmon.errors import ExtractError, FeedParseError, FetchError, HTTPStatusFailure
 from newsmon.httpclient import HttpClient
@@ -252,9 +252,6 @@ class _Fetched:
 
 
 def _fetch_one(client: HttpClient, pool: ExtractorPool, item: IngestItem, max_bytes: int) -> _Fetched:
-    unfollowable = unfollowable_reason(item.url)
-    if unfollowable:
-        return _Fetched(item, None, "fetch", unfollowable)
     try:
         try:
             page = client.fetch_page(item.url, trusted=item.trusted)
