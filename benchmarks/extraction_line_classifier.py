@@ -46,26 +46,19 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import sys
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+import extraction as bench  # benchmarks/extraction.py, beside this script
 import numpy as np
 import trafilatura
 from sklearn.ensemble import GradientBoostingClassifier
 from trafilatura.settings import Document
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-import extraction as bench  # noqa: E402  (benchmarks/extraction.py)
-
-from extractors import article  # noqa: E402
-from extractors.cleanup import Block, clean_blocks, is_chrome_line, prune_chrome  # noqa: E402
-from extractors.metadata import read_metadata  # noqa: E402
+from extractors import article
+from extractors.cleanup import Block, clean_blocks, is_chrome_line, prune_chrome
+from extractors.metadata import read_metadata
 
 WORD_RE = re.compile(r"\w+")
 END_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")

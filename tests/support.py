@@ -181,7 +181,7 @@ class SMTPSink:
                         sink.refusals -= 1
                         return "451 4.3.0 temporary failure, try again later"
                     msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-                    sink.messages.append(msg)  # type: ignore[arg-type]
+                    sink.messages.append(msg)
                 return "250 OK"
 
         self.port = free_port()
