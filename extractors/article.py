@@ -30,6 +30,7 @@ import codecs
 import multiprocessing
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -52,6 +53,7 @@ __all__ = [
     "extract_article",
     "extract_article_bounded",
     "extract_text",
+    "main_paragraphs",
     "prepare_html",
 ]
 
@@ -80,6 +82,7 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x7fELF", "an executable"),
 )
 _SINGLE_BYTE_DEFAULTS = frozenset({"iso8859-1", "cp1252", "ascii", "latin-1", "iso8859-15"})
+_WS_RE = re.compile(r"\s+")
 _TAG_RE = re.compile(r"<[A-Za-z]")
 _HTML_HINT_RE = re.compile(r"<\s*(?:!doctype|html|head|body|p|div|article|meta|title)\b", re.I)
 
@@ -204,6 +207,65 @@ def _extract_blocks(tree: HtmlElement, url: str | None, meta: PageMetadata) -> l
                         meta.author)
 
 
+# --------------------------------------------------------------------------------------------
+# Fallback chain: newsmon's rules -> trafilatura alone -> trafilatura's baseline
+# --------------------------------------------------------------------------------------------
+
+#: A text from the rules with fewer words than this is compared with the fallbacks.
+SHORT_TEXT_WORDS = 60
+#: A fallback's text is taken only with at least this many words (after the line clean-up) and
+#: at least twice the words of what it replaces: a chrome-only page stays empty.
+MIN_FALLBACK_WORDS = 15
+_WORD_RE = re.compile(r"\w+")
+
+
+def _word_count(paragraphs: list[str]) -> int:
+    """Words in ``paragraphs``."""
+    return sum(len(_WORD_RE.findall(paragraph)) for paragraph in paragraphs)
+
+
+def _trafilatura_fallback(text: str, url: str | None, meta: PageMetadata) -> list[str]:
+    """Fallback 1: trafilatura on the unpruned page, then the line clean-up."""
+    blocks = _body_blocks(parse_html(text, url or ""), url)
+    return clean_blocks(blocks, meta.title_candidates, meta.description, meta.site_name,
+                        meta.author)
+
+
+def _baseline_fallback(text: str, url: str | None, meta: PageMetadata) -> list[str]:
+    """Fallback 2: trafilatura's ``baseline`` (JSON-LD ``articleBody``, ``<article>``, all
+    ``<p>``), then the line clean-up."""
+    _element, body, _length = trafilatura.baseline(parse_html(text, url or ""))
+    lines = tuple(line for line in (_WS_RE.sub(" ", raw).strip() for raw in body.split("\n"))
+                  if line)
+    return clean_blocks([Block("p", (line,)) for line in lines], meta.title_candidates,
+                        meta.description, meta.site_name, meta.author)
+
+
+FALLBACKS: tuple[Callable[[str, "str | None", PageMetadata], list[str]], ...] = (
+    _trafilatura_fallback, _baseline_fallback)
+
+
+def main_paragraphs(text: str, tree: HtmlElement, url: str | None,
+                    meta: PageMetadata) -> list[str]:
+    """The story's paragraphs: newsmon's rules, or a fallback when they find (almost) nothing.
+
+    The rules prune the tree before trafilatura runs; on a page whose story sits in a container
+    the rules took for chrome, that leaves little or nothing.  Then trafilatura runs alone on a
+    fresh parse of the page, and after it trafilatura's ``baseline``; a fallback's text is taken
+    when it is at least :data:`MIN_FALLBACK_WORDS` words and twice what came before.  Each
+    fallback costs a parse, so it runs only for short results (:data:`SHORT_TEXT_WORDS`).
+    """
+    paragraphs = _extract_blocks(tree, url, meta)
+    for fallback in FALLBACKS:
+        words = _word_count(paragraphs)
+        if words >= SHORT_TEXT_WORDS:
+            break
+        candidate = fallback(text, url, meta)
+        if _word_count(candidate) >= max(MIN_FALLBACK_WORDS, 2 * words):
+            paragraphs = candidate
+    return paragraphs
+
+
 def extract_text(html: str, url: str | None) -> str:
     """Main text of ``html`` ('' when there is none); the benchmark entry point.
 
@@ -216,7 +278,7 @@ def extract_text(html: str, url: str | None) -> str:
     except (ExtractError, UnsupportedContent):
         return ""
     meta = read_metadata(tree, page_url, use_htmldate=False)  # the date is not needed here
-    return "\n\n".join(_extract_blocks(tree, url, meta))
+    return "\n\n".join(main_paragraphs(text, tree, url, meta))
 
 
 def extract_article(
@@ -246,7 +308,7 @@ def extract_article(
     tree = parse_html(text, url)
     meta = read_metadata(tree, url, fallback_title=fallback_title,
                          fallback_published=fallback_published)
-    paragraphs = _extract_blocks(tree, url, meta)
+    paragraphs = main_paragraphs(text, tree, url, meta)
     if not paragraphs:
         raise ExtractError(url, "no article text found on the page (navigation or chrome only)")
     return ExtractedArticle(
