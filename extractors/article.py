@@ -254,7 +254,11 @@ def main_paragraphs(text: str, tree: HtmlElement, url: str | None,
     fresh parse of the page, and after it trafilatura's ``baseline``; a fallback's text is taken
     when it is at least :data:`MIN_FALLBACK_WORDS` words and twice what came before.  Each
     fallback costs a parse, so it runs only for short results (:data:`SHORT_TEXT_WORDS`).
+
+    A standfirst the page prints (see :func:`find_standfirst`) and the extraction left out is
+    put back in front.
     """
+    lead = find_standfirst(tree, meta)
     paragraphs = _extract_blocks(tree, url, meta)
     for fallback in FALLBACKS:
         words = _word_count(paragraphs)
@@ -263,7 +267,46 @@ def main_paragraphs(text: str, tree: HtmlElement, url: str | None,
         candidate = fallback(text, url, meta)
         if _word_count(candidate) >= max(MIN_FALLBACK_WORDS, 2 * words):
             paragraphs = candidate
+    if lead and paragraphs and not _contains(paragraphs, lead):
+        paragraphs = [lead, *paragraphs]
     return paragraphs
+
+
+#: Languages whose news pages print a summary ("dek") above the story that is not part of it;
+#: elsewhere (German "Vorspann", French "chapô", Spanish "entradilla") the printed standfirst
+#: opens the story.  Measured on both benchmarks' tune splits (docs/extraction.md).
+_DEK_LANGUAGES = frozenset({"en"})
+_STANDFIRST_MIN_CHARS = 60
+_STANDFIRST_KEY_CHARS = 50
+
+
+def _contains(paragraphs: list[str], lead: str) -> bool:
+    """Whether the start of ``lead`` is already in ``paragraphs``."""
+    key = lead[:_STANDFIRST_KEY_CHARS].lower()
+    return any(key in paragraph.lower() for paragraph in paragraphs)
+
+
+def find_standfirst(tree: HtmlElement, meta: PageMetadata) -> str | None:
+    """The standfirst the page prints, when its description is printed as an element's text.
+
+    Only for pages not in :data:`_DEK_LANGUAGES` (and whose language is declared).  Looked up
+    before the rules prune the tree: a standfirst often sits in a header box the rules drop.
+    """
+    language = (meta.language or "").split("-")[0].lower()
+    desc = _WS_RE.sub(" ", meta.description or "").strip()
+    if not language or language in _DEK_LANGUAGES or len(desc) < _STANDFIRST_MIN_CHARS:
+        return None
+    key = desc[:_STANDFIRST_KEY_CHARS].lower()
+    head = key[:20]
+    body = tree.find("body")
+    for element in body.iter() if body is not None else ():
+        own = (element.text or "").strip().lower()
+        if not own or not isinstance(element.tag, str) or not head.startswith(own[:20]):
+            continue
+        whole = _WS_RE.sub(" ", element.text_content()).strip()
+        if whole.lower().startswith(key) and len(whole) <= 1.3 * len(desc):
+            return whole
+    return None
 
 
 def extract_text(html: str, url: str | None) -> str:
