@@ -602,6 +602,26 @@ _LOCALISED_CHROME_RES: tuple[str, ...] = (
     r"^(quelle|bildquelle|fotos?|bild|titelbild|fuente|foto|crédits? photos?|źródło|bron)\s*:"
     r".{0,100}$",
     r"^(anzeige|werbung|publicidad|publicité|pubblicità)\b.{0,60}$",
+    # affiliate and advertiser disclosures, support-us and "load external content" prompts
+    r"^.{0,200}\b(affiliate[- ]links?|we may (receive|earn) (a )?(compensation|commission)|"
+    r"erhalten wir (eine )?provision|provision(en)? erhalten)\b.{0,300}$",
+    r"^.{0,120}\b(unterstütze|unterstützen sie|support (our|us|independent)|"
+    r"consider supporting|wesprzyj|soutenez|apoya)\b.{0,40}\b(uns|unsere?n?|our|us|nas|nous|"
+    r"nuestro|work|arbeit|journalism|journalismus|\w*mag)\b.{0,250}$",
+    r"^(klicken sie|click|klicke) .{0,80}\b(button|schaltfläche)\b.{0,80}\b(laden|load)\b.{0,80}$",
+    r"^.{0,60}\b(lesezeit|temps de lecture|tiempo de lectura|przeczytasz w|czas czytania|"
+    r"min\.? lesezeit)\b.{0,40}$",
+    r"^>>.{5,200}<<$",
+    r"^(lesen sie (hier|dazu|mehr|weiter)|hier lesen|jetzt lesen)\s*:.{0,200}$",
+    r"^©.{0,400}$",
+    r"^get .{0,80}\bby e-?mail\b.{0,160}$",
+    r"^.{0,80}\bdownload (the|our) .{0,60}\bapps?\b.{0,80}$",
+    r"^(weitere informationen|mehr informationen|kontakt|pressekontakt|ansprechpartner(in)?"
+    r"( zum thema)?|zusatzinformationen|quellenangaben|quellen|schlagworte|schlagwörter|"
+    r"stichworte|temas|etiquetas|mots-clés|inhaltsverzeichnis|table of contents|"
+    r"originalpublikation|sommaire|índice|teilnehmende blogs)\s*:?$",
+    r"^(telefon|tel|phone|fax|mobil|mobile)\.?\s*:?\s*[+\d(][\d\s()/+.-]{5,30}$",
+    r"^letzte aktualisierung\b.{0,200}$",
     r"^(aktualisiert|veröffentlicht|publié|mis à jour|publicado|actualizado|pubblicato|"
     r"aggiornato|opublikowano|zaktualizowano)( am| le| el| il| on)?\s*:?\s*.{0,40}\d.{0,30}$",
 )
