@@ -598,7 +598,8 @@ _LOCALISED_CHROME_RES: tuple[str, ...] = (
     r"view comments|aucun commentaire|\d+ commentaires?|commentaires|comentarios|"
     r"\d+ comentarios?|komentarze|wird geladen|chargement( en cours)?|cargando|"
     r"bild anzeigen|bild vergrößern|image illustrative|titelbild|vorschau auf den nächsten artikel)"
-    r"\b\s*[:.…]*\s*.{0,40}$",
+    r"\b\s*[:.…]*\s*.{0,80}$",
+    r"^(category|kategorien?|rubriken?|catégories?|categorías?|kategorie)\s*:.{0,120}$",
     r"^(quelle|bildquelle|fotos?|bild|titelbild|fuente|foto|crédits? photos?|źródło|bron)\s*:"
     r".{0,100}$",
     r"^(anzeige|werbung|publicidad|publicité|pubblicità)\b.{0,60}$",
