@@ -75,7 +75,7 @@ def load_eval_module(folder: Path) -> ModuleType:
         raise FileNotFoundError(f"snippet_eval.py not found beside {folder}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.DATA = folder
+    module.DATA = folder  # type: ignore[attr-defined]
     return module
 
 
@@ -146,7 +146,7 @@ def _trafilatura_baseline() -> Extractor:
 
 def _justext() -> Extractor:
     """jusText defaults with the stop list of the page's language (German if unknown)."""
-    import justext
+    import justext  # type: ignore[import-untyped]
 
     lists = {"de": "German", "en": "English", "fr": "French", "es": "Spanish", "pl": "Polish",
              "it": "Italian", "pt": "Portuguese", "nl": "Dutch"}
@@ -164,7 +164,7 @@ def _justext() -> Extractor:
 def _readability() -> Extractor:
     """readability-lxml's summary, as text with line breaks at blocks."""
     import lxml.html
-    from readability import Document
+    from readability import Document  # type: ignore[import-untyped]
 
     def run(html: bytes, url: str) -> str | None:
         summary = Document(html, url=url).summary(html_partial=True)

@@ -241,7 +241,7 @@ def _baseline_fallback(text: str, url: str | None, meta: PageMetadata) -> list[s
                         meta.description, meta.site_name, meta.author)
 
 
-FALLBACKS: tuple[Callable[[str, "str | None", PageMetadata], list[str]], ...] = (
+FALLBACKS: tuple[Callable[[str, str | None, PageMetadata], list[str]], ...] = (
     _trafilatura_fallback, _baseline_fallback)
 
 
@@ -309,7 +309,7 @@ def find_standfirst(tree: HtmlElement, meta: PageMetadata) -> str | None:
     return None
 
 
-def extract_text(html: str, url: str | None) -> str:
+def extract_text(html: str | bytes, url: str | None) -> str:
     """Main text of ``html`` ('' when there is none); the benchmark entry point.
 
     ``extraction_eval.py --module extractors.article:extract_text`` calls this.
