@@ -635,6 +635,21 @@ _DATELINE_RE = re.compile(
     r"opublikowano)\b(?=.*\d).{0,80}$|"
     r"^.{0,80}\s[·•|]\s*\d+\s*(min|minute|minutes|minuten|mins?)\.?( read| lesezeit| de lecture)?"
     r"\s*$", re.I)
+_MONTHS = (r"(jan(uary|uar|vier|\.)?|feb(ruary|ruar|\.)?|fév(rier)?|mar(ch|s|\.)?|märz|apr(il|\.)?|"
+           r"avril|may|mai|jun(e|i|\.)?|juin|jul(y|i|\.)?|juillet|aug(ust|\.)?|août|sep(tember|"
+           r"tembre|t|\.)?|oct(ober|obre|\.)?|okt(ober|\.)?|nov(ember|embre|\.)?|dec(ember|\.)?|"
+           r"dez(ember|\.)?|déc(embre)?|enero|febrero|marzo|abril|mayo|junio|julio|agosto|"
+           r"septiembre|octubre|noviembre|diciembre)")
+# A line that is only a date (and time), maybe with a short label after a separator:
+# "23.10.2018", "2021-10-16 | Botschaft", "January 13, 2020 at 08:45 AM".  Metadata.
+_DATE_ONLY_RE = re.compile(
+    r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+|(montag|dienstag|mittwoch|donnerstag|"
+    r"freitag|samstag|sonntag),?\s+)?"
+    rf"(\d{{1,2}}\.\s?\d{{1,2}}\.\s?(\d{{2}}|\d{{4}})|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|"
+    rf"\d{{1,2}}\.?\s+{_MONTHS}\s+\d{{4}}|{_MONTHS}\s+\d{{1,2}}(st|nd|rd|th)?,?(\s+\d{{4}})?)"
+    r"(,?\s*(at|um|à|a las)?\s*\d{1,2}[:.h]\d{2}(\s*(am|pm|uhr))?)?"
+    r"(\s*[|·•–—-]\s*[\w ]{1,30})?\s*$", re.I)
+
 # A byline in the other languages ("Von Jana Müller", "Par Jeanne Dupont", "Por Juan Pérez").
 _LOCAL_BYLINE_RE = re.compile(
     r"^(?i:von|par|por|door|autor(?:in)?:|auteur ?:)\s+[A-ZÀ-Ý][\w.'’-]*"
@@ -702,7 +717,8 @@ def is_chrome_line(line: str) -> bool:
     stripped = line.strip(" \t-–—•*|")
     return (_is_share_row(stripped) or _is_menu_row(stripped)
             or _CHROME_LINE_RE.match(stripped) is not None
-            or (len(stripped) <= 120 and _DATELINE_RE.match(stripped) is not None))
+            or (len(stripped) <= 120 and _DATELINE_RE.match(stripped) is not None)
+            or (len(stripped) <= 80 and _DATE_ONLY_RE.match(stripped) is not None))
 
 
 def _is_title_line(line: str, titles: Iterable[str]) -> bool:
