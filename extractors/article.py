@@ -278,6 +278,7 @@ def main_paragraphs(text: str, tree: HtmlElement, url: str | None,
 _DEK_LANGUAGES = frozenset({"en"})
 _STANDFIRST_MIN_CHARS = 60
 _STANDFIRST_KEY_CHARS = 50
+_STANDFIRST_TAGS = ("p", "div", "span", "strong", "b", "em", "h2", "h3", "section", "header")
 
 
 def _contains(paragraphs: list[str], lead: str) -> bool:
@@ -299,9 +300,9 @@ def find_standfirst(tree: HtmlElement, meta: PageMetadata) -> str | None:
     key = desc[:_STANDFIRST_KEY_CHARS].lower()
     head = key[:20]
     body = tree.find("body")
-    for element in body.iter() if body is not None else ():
+    for element in body.iter(*_STANDFIRST_TAGS) if body is not None else ():
         own = (element.text or "").strip().lower()
-        if not own or not isinstance(element.tag, str) or not head.startswith(own[:20]):
+        if not own or not head.startswith(own[:20]):
             continue
         whole = _WS_RE.sub(" ", element.text_content()).strip()
         if whole.lower().startswith(key) and len(whole) <= 1.3 * len(desc):
