@@ -7,10 +7,12 @@ newsrooms (wire copy, US and Chinese outlets, translations), one JSON object per
      "kind": "positive" | "hard_negative", "published", "source"}
 
 - ``story`` names the event (items on one event share it); ``group`` joins stories whose items are
-  near-identical or share a URL, so no event sits on both sides of the split.
-- ``split`` is ``test`` (held out) when ``int(sha256(("real:" + group).encode()).hexdigest()[:8],
-  16) % 10 < 3``, else ``dev`` (about 70 / 30 by story). It is computed once, when an item enters
-  the file, and written into it: re-running the build keeps every existing item's split.
+  near-identical or share a URL, or whose slugs name the same event (:func:`same_event`), so no
+  event sits on both sides of the split.
+- ``split``: whole groups go to ``test`` (held out) or ``dev``, about 30 / 70 within each stratum
+  (groups with an alert item, hard negatives, the rest), new groups taken in sha256 order of their
+  name (:func:`_assign_splits`). It is decided once, when a group enters the file, and written into
+  it: re-running the build keeps every existing item's split (and a new item joins its group's).
 
 Build (from the repository root): ``python -m classify.realset [DATA_DIR]``; DATA_DIR holds the
 collectors' ``positives_*.jsonl`` and ``negatives.jsonl`` (default ``$NEWSMON_REAL_DATA`` or
@@ -36,7 +38,6 @@ __all__ = [
     "RealItem",
     "build",
     "load_real",
-    "real_split_of",
 ]
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -58,13 +59,33 @@ TOPIC_IDS = (
     "talent",
 )
 _KINDS = ("positive", "hard_negative")
+TEST_SHARE = 0.3
+"""Share of each stratum's items held out (see :func:`_assign_splits`)."""
+ALERT_TOPICS = ("chip-export", "cloud-policy")
+"""A hard negative may carry other topics (a chip fund is investment) but never an alert topic."""
 _WORD = re.compile(r"\w+")
+SLUG_OVERLAP = 0.66
+"""Two story slugs name one event (or one running story) when, dates and generic words removed,
+at least two words are shared and they make up this share of the shorter slug
+("2024-05-big-fund-iii-launch" ~ "china-big-fund-phase-iii")."""
+_SLUG_STOP = frozenset({"china", "chinese", "us", "ai", "the", "of", "and", "to", "in", "a", "for",
+                        "on", "by", "with", "over", "new"})
+_SLUG_DATE = re.compile(r"(19|20)\d\d|\d\d|q\d|h\d")
 
 
-def real_split_of(group: str) -> str:
-    """``"test"`` (held out, ≈30 %) or ``"dev"`` for a story group, by the fixed hash rule."""
-    bucket = int(hashlib.sha256(f"real:{group}".encode()).hexdigest()[:8], 16) % 10
-    return "test" if bucket < 3 else "dev"
+def slug_words(story: str) -> frozenset[str]:
+    """The distinctive words of a story slug (no dates, no generic words)."""
+    return frozenset(
+        w for w in story.lower().split("-")
+        if w and not _SLUG_DATE.fullmatch(w) and w not in _SLUG_STOP
+    )
+
+
+def same_event(a: str, b: str) -> bool:
+    """Do two story slugs name the same event (see :data:`SLUG_OVERLAP`)?"""
+    wa, wb = slug_words(a), slug_words(b)
+    shared = len(wa & wb)
+    return shared >= 2 and shared / min(len(wa), len(wb)) >= SLUG_OVERLAP
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +220,8 @@ def _check(obj: dict[str, object]) -> str | None:
         return f"bad labels {labels!r}"
     if obj["kind"] not in _KINDS:
         return f"bad kind {obj['kind']!r}"
-    if obj["kind"] == "hard_negative" and labels:
-        return "hard_negative with labels"
+    if obj["kind"] == "hard_negative" and any(t in ALERT_TOPICS for t in labels):
+        return "hard_negative labelled with an alert topic"
     if len(_WORD.findall(str(obj["text"]))) < 100:
         return "text shorter than 100 words"
     return None
@@ -257,6 +278,12 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
         groups.find(story)
         if key in seen_urls:
             dup_urls += 1
+            first = next(o for o in kept if canonical_url(str(o["url"])) == key)
+            if sorted(first["labels"]) != sorted(obj["labels"]):  # type: ignore[call-overload]
+                rejected.append(
+                    f"{obj['id']}: same URL as {first['id']}, kept {first['id']}'s labels "
+                    f"{first['labels']} over {obj['labels']}"
+                )
             groups.union(story, seen_urls[key])
             continue
         sh = _shingles(f"{obj['headline']}\n{obj['text']}")
@@ -269,15 +296,22 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
         seen_urls[key] = story
         kept.append(obj)
         shingles.append(sh)
+    slugs = sorted(groups.parent)
+    for n, a in enumerate(slugs):
+        for b in slugs[n + 1 :]:
+            if same_event(a, b):
+                groups.union(a, b)
     joined = sum(1 for s in groups.parent if groups.find(s) != s)
+    by_group: dict[str, list[dict[str, object]]] = {}
+    for obj in kept:
+        by_group.setdefault(groups.find(str(obj["story"])), []).append(obj)
+    splits = _assign_splits(by_group, existing)
     items: list[RealItem] = []
     new = 0
     for obj in kept:
         item_id = str(obj["id"])
         group = groups.find(str(obj["story"]))
-        old = existing.get(item_id)
-        split = old.split if old is not None else real_split_of(group)
-        new += old is None
+        new += item_id not in existing
         published = obj.get("published")
         fix = fixes.get(item_id)
         if fix is not None:
@@ -295,12 +329,11 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
             why=str(obj["why"]),
             story=str(obj["story"]),
             group=group,
-            split=split,
+            split=splits[group],
             kind=str(obj["kind"]),
             published=None if published is None else str(published),
             source=str(obj.get("source", "")),
         ))
-    _enforce_group_splits(items)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         "".join(json.dumps(i.to_json(), ensure_ascii=False) + "\n" for i in items), encoding="utf-8"
@@ -308,15 +341,46 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
     return BuildReport(read, tuple(rejected), dup_urls, near, joined, len(items), new)
 
 
-def _enforce_group_splits(items: list[RealItem]) -> None:
-    """A group whose items were frozen into different splits (two stories joined later) goes
-    wholly to ``test``: the held-out side must not share an event with dev."""
-    by_group: dict[str, set[str]] = {}
-    for i in items:
-        by_group.setdefault(i.group, set()).add(i.split)
-    for n, i in enumerate(items):
-        if len(by_group[i.group]) > 1 and i.split != "test":
-            items[n] = dataclasses.replace(i, split="test")
+def _stratum(objs: Sequence[dict[str, object]]) -> str:
+    """A group's stratum for the split: holds an alert item, else a hard negative, else other."""
+    if any(t in ALERT_TOPICS for o in objs for t in o["labels"]):  # type: ignore[attr-defined]
+        return "alert"
+    if any(o["kind"] == "hard_negative" for o in objs):
+        return "hard_negative"
+    return "other"
+
+
+def _assign_splits(
+    by_group: dict[str, list[dict[str, object]]], existing: dict[str, RealItem]
+) -> dict[str, str]:
+    """The split of every group. A group with an item already in the file keeps that item's split
+    (frozen; the first such item in file order decides if a later join mixed them). A new group goes,
+    in sha256 order of its name, to ``test`` when that keeps the held-out share of its stratum
+    (alert / hard negative / other items) at or below :data:`TEST_SHARE`, else to ``dev``: a split stratified
+    by label, decided without any prediction, and the same for the same files."""
+    splits: dict[str, str] = {}
+    totals: dict[str, int] = {}
+    held: dict[str, int] = {}
+    for group, objs in by_group.items():
+        st = _stratum(objs)
+        totals[st] = totals.get(st, 0) + len(objs)
+        frozen = [existing[str(o["id"])].split for o in objs if str(o["id"]) in existing]
+        if frozen:
+            splits[group] = frozen[0]
+            if frozen[0] == "test":
+                held[st] = held.get(st, 0) + len(objs)
+    fresh = sorted(
+        (g for g in by_group if g not in splits),
+        key=lambda g: hashlib.sha256(f"real:{g}".encode()).hexdigest(),
+    )
+    for group in fresh:
+        st = _stratum(by_group[group])
+        if held.get(st, 0) + len(by_group[group]) <= TEST_SHARE * totals[st]:
+            splits[group] = "test"
+            held[st] = held.get(st, 0) + len(by_group[group])
+        else:
+            splits[group] = "dev"
+    return splits
 
 
 def default_data_dir() -> pathlib.Path:
