@@ -166,7 +166,8 @@ class Classifier:
         rule_score = raw / (raw + topic.threshold) if raw > 0 else 0.0
         score = rule_score
         if prob is not None:
-            score = (1.0 - self.model_weight) * rule_score + self.model_weight * prob
+            share = self.model_weight if topic.model_weight is None else topic.model_weight
+            score = (1.0 - share) * rule_score + share * prob
         if topic.requires_scope and not in_scope:
             score *= _OUT_OF_SCOPE_FACTOR
         assigned = (

@@ -22,7 +22,6 @@ collectors' ``positives_*.jsonl`` and ``negatives.jsonl`` (default ``$NEWSMON_RE
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import os
