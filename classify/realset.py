@@ -187,6 +187,7 @@ class BuildReport:
 
     read: int
     rejected: tuple[str, ...]
+    notes: tuple[str, ...]
     duplicate_urls: int
     near_duplicates: int
     joined_stories: int
@@ -257,6 +258,7 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
         json.loads(FIXES_PATH.read_text(encoding="utf-8")) if FIXES_PATH.exists() else {}
     )
     rejected: list[str] = []
+    notes: list[str] = []
     candidates: list[dict[str, object]] = []
     read = 0
     for name, lineno, obj in _raw_items(data_dir):
@@ -266,6 +268,8 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
             rejected.append(f"{name}:{lineno} {obj.get('id', '?')}: {why}")
             continue
         candidates.append(obj)
+    # items already in the file first: a copy found later never displaces a frozen item
+    candidates.sort(key=lambda o: str(o["id"]) not in existing)
     seen_urls: dict[str, str] = {}
     kept: list[dict[str, object]] = []
     shingles: list[frozenset[str]] = []
@@ -277,12 +281,20 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
         groups.find(story)
         if key in seen_urls:
             dup_urls += 1
-            first = next(o for o in kept if canonical_url(str(o["url"])) == key)
-            if sorted(first["labels"]) != sorted(obj["labels"]):  # type: ignore[call-overload]
-                rejected.append(
-                    f"{obj['id']}: same URL as {first['id']}, kept {first['id']}'s labels "
-                    f"{first['labels']} over {obj['labels']}"
-                )
+            n_first = next(n for n, o in enumerate(kept) if canonical_url(str(o["url"])) == key)
+            first = kept[n_first]
+            mine: list[str] = list(first["labels"])  # type: ignore[call-overload]
+            theirs: list[str] = list(obj["labels"])  # type: ignore[call-overload]
+            if set(mine) != set(theirs):
+                merged = [t for t in TOPIC_IDS if t in mine or t in theirs]
+                notes.append(f"{first['id']}: same URL as {obj['id']}; labels {mine} + {theirs} "
+                             f"-> {merged}")
+                kept[n_first] = {
+                    **first,
+                    "labels": merged,
+                    "why": f"{first['why']} [labels merged with {obj['id']}, a second "
+                           f"collector's reading of the same article: {theirs}]",
+                }
             groups.union(story, seen_urls[key])
             continue
         sh = _shingles(f"{obj['headline']}\n{obj['text']}")
@@ -337,7 +349,7 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
     out.write_text(
         "".join(json.dumps(i.to_json(), ensure_ascii=False) + "\n" for i in items), encoding="utf-8"
     )
-    return BuildReport(read, tuple(rejected), dup_urls, near, joined, len(items), new)
+    return BuildReport(read, tuple(rejected), tuple(notes), dup_urls, near, joined, len(items), new)
 
 
 def _stratum(objs: Sequence[dict[str, object]]) -> str:
@@ -400,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     r = build(data_dir, args.out)
     for line in r.rejected:
         print(f"rejected {line}", file=sys.stderr)
+    for line in r.notes:
+        print(f"note: {line}", file=sys.stderr)
     items = load_real(args.out)
     by = {s: sum(1 for i in items if i.split == s) for s in ("dev", "test")}
     negs = sum(1 for i in items if i.kind == "hard_negative")
