@@ -35,12 +35,16 @@ from classify.topics import Rule, Scope, Topic, TopicFile, load_topic_file
 from newsmon.models import Classification
 
 __all__ = [
+    "MODEL_EVIDENCE",
     "MODEL_WEIGHT",
     "Classifier",
     "classify",
     "default_classifier",
     "format_evidence",
 ]
+
+MODEL_EVIDENCE = "trained model"
+"""Evidence label when the trained model's probability decided a topic (``model_rescue``)."""
 
 MODEL_WEIGHT = 0.3
 """Share of the model probability in a topic's score (the rest is the rule score)."""
@@ -170,17 +174,33 @@ class Classifier:
             score = (1.0 - share) * rule_score + share * prob
         if topic.requires_scope and not in_scope:
             score *= _OUT_OF_SCOPE_FACTOR
-        assigned = (
-            score >= 0.5
-            and bool(contributions)
+        other_gates = (
+            bool(contributions)
             and (in_scope or not topic.requires_scope)
-            and (bool(fired_rules) or not topic.requires_rule)
             and (not topic.requires_any or any(p in counts for p in topic.requires_any))
         )
+        assigned = (
+            score >= 0.5 and other_gates and (bool(fired_rules) or not topic.requires_rule)
+        )
+        model_note = ""
+        rescued = (
+            not assigned
+            and other_gates
+            and topic.model_rescue is not None
+            and prob is not None
+            and prob >= topic.model_rescue
+        )
+        if rescued:
+            assigned = True
+            score = max(score, 0.5)
+            model_note = f"{MODEL_EVIDENCE} {prob:.2f}"
         if not assigned:
             score = min(score, _BELOW_THRESHOLD)  # a gated topic never shows a passing score
         contributions.sort(key=lambda c: (-c[0], c[1]))
         rule_names = {r.name for r in fired_rules}
+        if rescued:  # the model decided: say so first, then the phrases it had
+            contributions.insert(0, (0.0, model_note))
+            rule_names.add(model_note)
         shown = _without_nested(tuple(p for _, p in contributions if p not in rule_names))
         return _TopicScore(
             score=min(1.0, max(0.0, score)),

@@ -50,6 +50,7 @@ _TOPIC_KEYS = frozenset(
         "excluded_by",
         "requires_any",
         "model_weight",
+        "model_rescue",
     }
 )
 _RULE_KEYS = frozenset({"name", "all_of", "weight", "none_of", "window"})
@@ -98,6 +99,10 @@ class Topic:
     yields_to: Mapping[str, float] = field(default_factory=dict)
     excluded_by: tuple[str, ...] = ()
     requires_any: tuple[str, ...] = ()
+    model_rescue: float | None = None
+    """When set, a topic that ``requires_rule`` but whose rules did not fire is still assigned if
+    its phrases matched, every other condition holds and the trained model's probability is at
+    least this; the evidence then names the model and its probability."""
     model_weight: float | None = None
     """Share of the trained model's probability in this topic's score (None = the classifier's
     default); 0 = rules alone decide."""
@@ -211,6 +216,7 @@ def _parse_topic(where: str, index: int, raw: Any) -> Topic:
         excluded_by=_str_list(where, f"{key}.excluded_by", raw.get("excluded_by", [])),
         requires_any=_str_list(where, f"{key}.requires_any", raw.get("requires_any", [])),
         model_weight=_share(where, f"{key}.model_weight", raw.get("model_weight")),
+        model_rescue=_share(where, f"{key}.model_rescue", raw.get("model_rescue")),
     )
 
 
