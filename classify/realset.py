@@ -43,7 +43,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 REAL_SET_PATH = REPO_ROOT / "benchmarks" / "data" / "real_reporting.jsonl"
 FIXES_PATH = REPO_ROOT / "benchmarks" / "data" / "real_reporting_fixes.json"
 """Label corrections made while reviewing the collectors' items (before the split was used for
-tuning, without looking at predictions): ``{item id: {"labels": [...], "why": "..."}}``."""
+tuning, without looking at predictions): ``{url: {"labels": [...], "why": "..."}}``."""
 NEAR_DUPLICATE = 0.8
 """Jaccard of word 5-shingles at or above which two texts are one item (a copy)."""
 SAME_EVENT = 0.5
@@ -210,6 +210,24 @@ def _raw_items(data_dir: pathlib.Path) -> Iterable[tuple[str, int, dict[str, obj
                 yield path.name, lineno, obj
 
 
+def _stable_id(
+    obj: dict[str, object], by_url: dict[str, RealItem], taken: set[str]
+) -> dict[str, object]:
+    """The object with the id it has in the stored set: an article already stored (same canonical
+    URL) keeps its stored id even when a collector renumbers its file; a new article whose
+    collector id is held by another stored article gets a free ``-N`` suffix."""
+    old = by_url.get(canonical_url(str(obj["url"])))
+    if old is not None:
+        return {**obj, "id": old.id}
+    item_id = str(obj["id"])
+    n = 2
+    while item_id in taken:
+        item_id = f"{obj['id']}-{n}"
+        n += 1
+    taken.add(item_id)
+    return {**obj, "id": item_id}
+
+
 def _check(obj: dict[str, object]) -> str | None:
     """Why a collector object cannot enter the set, or None."""
     for key in ("id", "url", "headline", "text", "labels", "why", "story", "kind"):
@@ -253,7 +271,9 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
     """Merge the collector files into ``out``: validate, drop copies (same canonical URL or
     near-identical text), join stories of near-identical items into a group, and give each new
     item its split; items already in ``out`` keep theirs (the split is frozen)."""
-    existing = {i.id: i for i in load_real(out)}
+    stored = load_real(out)
+    by_url = {canonical_url(i.url): i for i in stored}
+    taken = {i.id for i in stored}
     fixes: dict[str, dict[str, object]] = (
         json.loads(FIXES_PATH.read_text(encoding="utf-8")) if FIXES_PATH.exists() else {}
     )
@@ -267,8 +287,9 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
         if why is not None:
             rejected.append(f"{name}:{lineno} {obj.get('id', '?')}: {why}")
             continue
-        candidates.append(obj)
+        candidates.append(_stable_id(obj, by_url, taken))
     # items already in the file first: a copy found later never displaces a frozen item
+    existing = {i.id: i for i in stored}
     candidates.sort(key=lambda o: str(o["id"]) not in existing)
     seen_urls: dict[str, str] = {}
     kept: list[dict[str, object]] = []
@@ -324,7 +345,7 @@ def build(data_dir: pathlib.Path, out: pathlib.Path = REAL_SET_PATH) -> BuildRep
         group = groups.find(str(obj["story"]))
         new += item_id not in existing
         published = obj.get("published")
-        fix = fixes.get(item_id)
+        fix = fixes.get(str(obj["url"]))
         if fix is not None:
             obj = {
                 **obj,
