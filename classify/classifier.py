@@ -52,6 +52,7 @@ MODEL_WEIGHT = 0.3
 _TITLE_BOOST = 1.5
 _LEAD_BOOST = 1.25
 _LEAD_WORDS = 40
+_HEADLINE_MIN_WEIGHT = 1.0
 _REPEAT_STEP = 0.25
 _REPEAT_CAP = 3
 _OUT_OF_SCOPE_FACTOR = 0.5
@@ -66,6 +67,8 @@ class _TopicScore:
     score: float
     assigned: bool
     evidence: tuple[str, ...]
+    in_headline: bool = False
+    """A phrase of the topic's vocabulary (weight >= 1) occurs in the headline."""
 
 
 class Classifier:
@@ -202,9 +205,14 @@ class Classifier:
             contributions.insert(0, (0.0, model_note))
             rule_names.add(model_note)
         shown = _without_nested(tuple(p for _, p in contributions if p not in rule_names))
+        in_headline = any(
+            boosts.get(p) == _TITLE_BOOST and vocab.get(p, 0.0) >= _HEADLINE_MIN_WEIGHT
+            for _, p in contributions
+        )
         return _TopicScore(
             score=min(1.0, max(0.0, score)),
             assigned=assigned,
+            in_headline=in_headline,
             evidence=_dedup(p for _, p in contributions if p in rule_names or p in shown),
         )
 
@@ -227,7 +235,8 @@ def _resolve_precedence(
     topics: Sequence[Topic], results: Mapping[str, _TopicScore]
 ) -> set[str]:
     """The assigned topics left after ``excluded_by`` (drop when the other is assigned) and
-    ``yields_to`` (drop when the other is assigned with a score higher by more than the margin)."""
+    ``yields_to`` (drop when the other is assigned with a score higher by more than the margin,
+    or when the headline names the other topic and not this one: the story is about the other)."""
     assigned = {t for t, r in results.items() if r.assigned}
     kept = set(assigned)
     for topic in topics:
@@ -235,9 +244,13 @@ def _resolve_precedence(
             continue
         if any(other in assigned for other in topic.excluded_by):
             kept.discard(topic.id)
-        mine = results[topic.id].score
+        me = results[topic.id]
         if any(
-            o in assigned and results[o].score > mine + margin
+            o in assigned
+            and (
+                results[o].score > me.score + margin
+                or (results[o].in_headline and not me.in_headline)
+            )
             for o, margin in topic.yields_to.items()
         ):
             kept.discard(topic.id)
