@@ -6,9 +6,12 @@ Usage (from the repository root; needs scikit-learn, which only this build step 
     python -m classify.train --cv 5     # dev-split cross-validation of rules / model / blend
     python -m classify.train --cv 5 --jackknife regulation,foundation-models
                                         # ... and also hold the vocabulary out (see below)
+    python -m classify.train --real-cv 5 --weights 0,0.3,0.5
+                                        # group-k-fold CV on the real-reporting dev split
 
-Training data: every ``dev`` item of ``tests/data/classification`` (never ``test``: the test
-figures must stay honest) plus each topic's ``examples`` from the topic file. Topics with too few
+Training data: every ``dev`` item of ``tests/data/classification`` (hand-written) and of
+``benchmarks/data/real_reporting.jsonl`` (real reporting) — never a ``test`` split: the held-out
+figures must stay honest — plus each topic's ``examples`` from the topic file. Topics with too few
 positives get no model weights and are classified by their rules alone, as are topics a user adds
 later. The output is deterministic for the same inputs.
 """
@@ -259,7 +262,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     model = build_model(items, tf)
     doc = model.to_json()
-    doc["trained_on"] = {"split": "dev", "items": len(items)}
+    doc["trained_on"] = {
+        "split": "dev",
+        "sets": ["written", "real"],
+        "items": len(items),
+        "real_ids": sorted(i.id for i in items if i.fixed_split),
+    }
     args.out.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n")
     size = args.out.stat().st_size
     print(f"wrote {args.out} ({size / 1024:.0f} KiB; {len(items)} dev items; "
