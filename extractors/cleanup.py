@@ -22,8 +22,10 @@ Two stages, both rule-based and general (patterns of page chrome, never a site's
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -675,10 +677,29 @@ def _norm(text: str) -> str:
     return " ".join(_WORD_RE.findall(text.lower()))
 
 
-# One alternation: a single regex call per line instead of one per pattern.
-_CHROME_LINE_RE = re.compile(
-    "|".join([f"(?:{p.pattern})" for p in _CHROME_LINE_RES]
-             + [f"(?:{p})" for p in _LOCALISED_CHROME_RES]), re.I)
+# Every pattern compiled on its own with the longest line it can match: one big alternation
+# loses the regex engine's literal-prefix shortcuts, and a line longer than a pattern's widest
+# match need not be tried (the "^.{0,N}" windows are the costly part on long story lines).
+def _widest_match(pattern: str) -> int:
+    """The longest string ``pattern`` can match (CPython's own regex parser; no bound if absent)."""
+    try:
+        parser = importlib.import_module("re._parser")
+    except ImportError:  # another Python implementation: try every pattern on every line
+        return sys.maxsize
+    return int(parser.parse(pattern, re.I).getwidth()[1])
+
+
+_CHROME_LINE_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = tuple(
+    (re.compile(pattern, re.I), _widest_match(pattern))
+    for pattern in [p.pattern for p in _CHROME_LINE_RES] + list(_LOCALISED_CHROME_RES))
+
+
+def _matches_chrome_pattern(line: str) -> bool:
+    """Whether a whole line matches one of the chrome line patterns."""
+    length = len(line)
+    return any(pattern.match(line) for pattern, widest in _CHROME_LINE_PATTERNS
+               if length <= widest)
+
 
 _SOCIAL_RE = re.compile(
     r"\b(facebook|twitter|linkedin|whatsapp|pinterest|reddit|email|e-mail|messenger|telegram|"
@@ -716,7 +737,7 @@ def is_chrome_line(line: str) -> bool:
     """Whether a whole line is a chrome phrase."""
     stripped = line.strip(" \t-–—•*|")
     return (_is_share_row(stripped) or _is_menu_row(stripped)
-            or _CHROME_LINE_RE.match(stripped) is not None
+            or _matches_chrome_pattern(stripped)
             or (len(stripped) <= 120 and _DATELINE_RE.match(stripped) is not None)
             or (len(stripped) <= 80 and _DATE_ONLY_RE.match(stripped) is not None))
 
