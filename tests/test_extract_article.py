@@ -375,3 +375,33 @@ def test_no_stage_invents_text_on_a_chrome_only_page() -> None:
     assert extract_text(html, URL) == ""
     with pytest.raises(ExtractError, match="no article text"):
         extract_article(html.encode(), URL)
+
+
+# ------------------------------------------------------------------------------------------
+# a wire page's dateline and byline are metadata: the text and the alert summary open the story
+# ------------------------------------------------------------------------------------------
+
+_DATELINE = "<p>Global Wire · Published 30 Nov 2026, 09:15 UTC</p>"
+_HEADLINE = "<h1>US adds twelve Chinese chip designers to entity list</h1>\n"
+
+
+@pytest.mark.parametrize("variant", [
+    lambda page: page,
+    lambda page: page.replace(_HEADLINE, ""),  # no headline in the page
+    lambda page: page.replace(_HEADLINE, "").replace(_DATELINE, _DATELINE + _HEADLINE),
+    lambda page: page.replace(_DATELINE, '<div class="meta"><span>Global Wire</span> · <span>'
+                              'Published <time datetime="2026-11-30T09:15:00Z">Nov 30, 2026'
+                              '</time></span></div>'),
+    lambda page: page.replace(_DATELINE, "<p>Global Wire | Published: Monday, November 30, "
+                              "2026 at 9:15 a.m. ET</p>"),
+    lambda page: page.replace(_DATELINE, "<p>30.11.2026</p>"),
+], ids=["as-is", "no-headline", "dateline-above-headline", "spans", "long-date", "date-only"])
+def test_wire_text_and_summary_open_with_the_story(variant: Any) -> None:
+    from alerts.render import summarize
+
+    html, expected, _ = _load("wire_dateline")
+    page = variant(html.decode("utf-8"))
+    article = extract_article(page.encode("utf-8"), URL)
+    first = expected.split("\n\n")[0]
+    assert article.text.startswith(first), article.text[:120]
+    assert summarize(article.text).startswith(first), summarize(article.text)[:120]
