@@ -410,7 +410,10 @@ def articles(state: State, jsonl: bool, topic: str | None, since: str | None) ->
     """
     from storage import repo
 
+    from newsmon.browse import check_topic
+
     settings = state.settings()
+    check_topic(settings, topic)
     since_dt = _parse_since(since)
     db = _open_db(settings)
     try:
@@ -572,6 +575,16 @@ def notify_test(state: State) -> None:
         click.echo(f"{mark} {r.target_masked}" + (f"  ({r.error})" if r.error else ""))
     if not all(r.ok for r in results):
         sys.exit(1)
+
+
+def _register_browse_commands() -> None:
+    """search, export, report, feeds, runs: their bodies live in :mod:`newsmon.browse`."""
+    from newsmon import browse
+
+    browse.register(cli)
+
+
+_register_browse_commands()
 
 
 def main() -> NoReturn:

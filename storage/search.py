@@ -268,7 +268,8 @@ def _sqlite_hits(session: Session, match: str, topic: str | None, since: datetim
                  limit: int) -> list[tuple[int, float, str]]:
     fts = table("articles_fts")
     rank: ColumnElement[float] = literal_column("bm25(articles_fts, 5.0, 1.0)")
-    snippet: ColumnElement[str] = literal_column(f"snippet(articles_fts, 1, '{MARK}', '{MARK}', '…', {_SNIPPET_TOKENS})")
+    snippet: ColumnElement[str] = literal_column(
+        f"snippet(articles_fts, 1, '{MARK}', '{MARK}', '…', {_SNIPPET_TOKENS})")
     query = (
         select(Article.id, rank.label("rank"), snippet.label("snippet"))
         .select_from(fts)
