@@ -408,9 +408,8 @@ def articles(state: State, jsonl: bool, topic: str | None, since: str | None) ->
       newsmon articles --jsonl --topic chip-export --since 2026-11-01 > chip.jsonl
       newsmon articles --since 2026-11-20T00:00:00Z
     """
-    from storage import repo
-
     from newsmon.browse import check_topic
+    from storage import repo
 
     settings = state.settings()
     check_topic(settings, topic)
