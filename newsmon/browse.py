@@ -113,7 +113,134 @@ def _fail(err: NewsmonError) -> click.ClickException:
     return click.ClickException(str(err))
 
 
-COMMANDS: tuple[click.Command, ...] = (search,)
+# -- feeds ---------------------------------------------------------------------------------------
+
+
+def _ago(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "never"
+    minutes = int((now - value).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // 1440} d ago"
+
+
+@click.group(invoke_without_command=True)
+@click.option("--jsonl", is_flag=True,
+              help='JSON lines: {"url","name","state","last_polled","last_success","consecutive_failures",'
+                   '"last_error","failing_since","items_seen"}.')
+@click.pass_context
+def feeds(ctx: click.Context, jsonl: bool) -> None:
+    """List the configured feeds with their health, or import/export them as OPML.
+
+    Health comes from the polls newsmon made: last success, consecutive failures, the last error,
+    since when a failing feed has failed, and how many articles it brought. state is ok, failing,
+    down (a feed-down alert was raised) or new (not polled yet).
+
+    \b
+    Examples:
+      newsmon feeds
+      newsmon feeds --jsonl | jq 'select(.consecutive_failures > 0)'
+      newsmon feeds export > newsmon.opml
+      newsmon feeds import subscriptions.opml
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from newsmon.cli import _open_db
+    from newsmon.pipeline import utcnow
+    from storage.views import feed_statuses
+
+    settings = _state().settings()
+    db = _open_db(settings)
+    try:
+        with db.session() as s:
+            rows = feed_statuses(s, [(f.url, f.name) for f in settings.feeds])
+    finally:
+        db.dispose()
+    now = utcnow()
+    for f in rows:
+        if jsonl:
+            click.echo(_json({"url": f.url, "name": f.name, "state": f.state, "last_polled": f.last_polled,
+                              "last_success": f.last_success, "consecutive_failures": f.consecutive_failures,
+                              "last_error": f.last_error, "failing_since": f.failing_since,
+                              "items_seen": f.items_seen}))
+            continue
+        mark = {"ok": "ok     ", "failing": "FAILING", "down": "DOWN   ", "new": "new    "}[f.state]
+        click.echo(f"{mark} {f.name or f.url}  ({f.items_seen} article(s); last success {_ago(f.last_success, now)})")
+        click.echo(f"        {f.url}")
+        if f.consecutive_failures:
+            click.echo(f"        {f.consecutive_failures} failure(s) in a row since "
+                       f"{_ago(f.failing_since, now)}: {f.last_error or 'unknown error'}")
+
+
+@feeds.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default stdout).")
+def feeds_export(out: str | None) -> None:
+    """Write the configured feeds as OPML 2.0, for any feed reader.
+
+    \b
+    Example:
+      newsmon feeds export --out newsmon.opml
+    """
+    from extractors.opml import render_opml
+    from newsmon.pipeline import utcnow
+
+    settings = _state().settings()
+    _write(render_opml(settings.feeds, title="newsmon feeds", now=utcnow()), out)
+
+
+@feeds.command("import")
+@click.argument("file", type=click.File("rb"))
+def feeds_import(file: Any) -> None:
+    """Add the feeds of an OPML file to your config file, as [[feeds]] entries.
+
+    The config file is the one newsmon reads (--config, $NEWSMON_CONFIG, else ./newsmon.toml,
+    created if missing). Feeds already listed are skipped; nothing else in the file changes. If the
+    file had no [[feeds]] (you were using the built-in feeds), [feeds_options] include_defaults =
+    true is added too, so the built-in feeds stay next to the imported ones.
+
+    \b
+    Example:
+      newsmon feeds import ~/Downloads/feedly.opml
+    """
+    from pathlib import Path
+
+    from extractors.opml import parse_opml
+    from newsmon.cli import ConfigProblem
+    from newsmon.config_edit import add_feeds_to_config
+    from newsmon.errors import ConfigError
+
+    state = _state()
+    state.settings()  # the current config must be valid before we add to it
+    try:
+        found = parse_opml(file.read(), getattr(file, "name", "OPML"))
+    except NewsmonError as err:
+        raise click.BadParameter(str(err), param_hint="FILE") from err
+    if not found:
+        raise click.BadParameter("the OPML file lists no feed (no <outline xmlUrl=…>)", param_hint="FILE")
+    path = Path(state.config_path() or "newsmon.toml")
+    try:
+        result = add_feeds_to_config(path, found)
+    except ConfigError as err:
+        raise ConfigProblem(err) from err
+    click.echo(f"added {len(result.added)} feed(s) to {path}; {result.already} already listed")
+    if result.kept_defaults:
+        click.echo("the built-in feeds stay too ([feeds_options] include_defaults = true)")
+
+
+def _write(text: str, out: str | None) -> None:
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    from pathlib import Path
+
+    Path(out).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}", err=True)
+
+
+COMMANDS: tuple[click.Command, ...] = (search, feeds)
 
 
 def register(group: click.Group) -> None:

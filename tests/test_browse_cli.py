@@ -93,3 +93,111 @@ def test_unknown_topic_is_a_usage_error(world: World, args: tuple[str, ...]) -> 
 def test_bad_search_query_is_a_usage_error(world: World) -> None:
     result = world.run("search", "NOT chips")
     assert result.exit_code == 2 and "NOT needs something" in result.output
+
+
+# -- feeds ----------------------------------------------------------------------------------------
+
+OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>my reader</title></head><body>
+  <outline text="Chips"><outline type="rss" text="Chip Wire" xmlUrl="https://chipwire.example/rss"/>
+    <outline type="rss" title="Fab News" text="fab" xmlUrl="https://fab.example/feed.xml"/></outline>
+  <outline type="rss" text="dup" xmlUrl="https://chipwire.example/rss"/>
+</body></opml>"""
+
+
+def test_feeds_lists_health_from_the_polls(world: World) -> None:
+    from newsmon.models import FeedSpec
+    from storage import repo
+
+    world.config.write_text(world.config.read_text(encoding="utf-8") + (
+        '[[feeds]]\nurl = "https://good.example/rss"\nname = "Good"\n'
+        '[[feeds]]\nurl = "https://bad.example/rss"\n[[feeds]]\nurl = "https://new.example/rss"\n'),
+        encoding="utf-8")
+    db = open_database(world.db_url)
+    with db.session() as s:
+        good, bad = repo.ensure_feeds(s, [FeedSpec("https://good.example/rss", "Good"),
+                                          FeedSpec("https://bad.example/rss")])
+        repo.record_feed_poll(s, good.id, now=NOW, ok=True, status=200)
+        repo.record_feed_poll(s, bad.id, now=NOW, ok=True, status=200)
+        for hours in (3, 2, 1):
+            at = NOW.replace(hour=NOW.hour + hours)
+            repo.record_feed_poll(s, bad.id, now=at, ok=False, error="HTTP 503")
+            repo.record_failure(s, run_id="r", stage="feed", url="https://bad.example/rss", reason="HTTP 503", now=at)
+        s.execute(Article.__table__.update().where(Article.url == "https://wire.example/cloud")
+                  .values(feed_id=good.id))
+    db.dispose()
+    rows = {r["url"]: r for r in world.jsonl("feeds", "--jsonl")}
+    assert list(rows) == ["https://good.example/rss", "https://bad.example/rss", "https://new.example/rss"]
+    assert rows["https://good.example/rss"] | {"last_polled": None, "last_success": None} == {
+        "url": "https://good.example/rss", "name": "Good", "state": "ok", "last_polled": None,
+        "last_success": None, "consecutive_failures": 0, "last_error": None, "failing_since": None,
+        "items_seen": 1}
+    bad_row = rows["https://bad.example/rss"]
+    assert (bad_row["state"], bad_row["consecutive_failures"], bad_row["last_error"]) == ("failing", 3, "HTTP 503")
+    assert bad_row["failing_since"] == NOW.replace(hour=NOW.hour + 1).isoformat()
+    assert rows["https://new.example/rss"]["state"] == "new"
+    text = world.run("feeds").output
+    assert "FAILING https://bad.example/rss" in text and "3 failure(s) in a row" in text and "HTTP 503" in text
+
+
+def test_feeds_import_appends_to_the_config_and_keeps_builtins(world: World) -> None:
+    from newsmon.config import builtin_feeds, load_settings
+
+    before = world.config.read_text(encoding="utf-8")
+    opml = world.tmp / "subs.opml"
+    opml.write_bytes(OPML)
+    result = world.run("feeds", "import", str(opml))
+    assert result.exit_code == 0, result.output
+    assert "added 2 feed(s)" in result.output and "built-in feeds stay" in result.output
+    after = world.config.read_text(encoding="utf-8")
+    assert after.startswith(before)  # appended, nothing rewritten
+    settings = load_settings(str(world.config), env={})
+    urls = [f.url for f in settings.feeds]
+    assert urls[-2:] == ["https://chipwire.example/rss", "https://fab.example/feed.xml"]
+    assert len(urls) == len(builtin_feeds()) + 2
+    assert settings.feeds[-1].name == "Fab News"
+    again = world.run("feeds", "import", str(opml))
+    assert "added 0 feed(s)" in again.output and "2 already listed" in again.output
+    assert world.config.read_text(encoding="utf-8") == after
+
+
+@pytest.mark.parametrize("body, says", [
+    (b"<html><body>nope</body></html>", "not an OPML"),
+    (b"<opml><body><outline", "not well-formed"),
+    (b'<opml><body><outline xmlUrl="file:///etc/passwd"/></body></opml>', "is not an http(s) URL"),
+    (b"<opml><body></body></opml>", "lists no feed"),
+])
+def test_feeds_import_refuses_bad_opml_and_changes_nothing(world: World, body: bytes, says: str) -> None:
+    before = world.config.read_text(encoding="utf-8")
+    opml = world.tmp / "bad.opml"
+    opml.write_bytes(body)
+    result = world.run("feeds", "import", str(opml))
+    assert result.exit_code == 2 and says in result.output
+    assert world.config.read_text(encoding="utf-8") == before
+
+
+def test_feeds_export_round_trips(world: World) -> None:
+    from extractors.opml import parse_opml
+    from newsmon.config import load_settings
+
+    result = world.run("feeds", "export")
+    assert result.exit_code == 0 and result.output.startswith("<?xml")
+    assert 'version="2.0"' in result.output
+    assert parse_opml(result.output.encode(), "export") == list(load_settings(str(world.config), env={}).feeds)
+
+
+def test_include_defaults_keeps_builtin_feeds(tmp_path: Path) -> None:
+    from newsmon.config import builtin_feeds, load_settings
+    from newsmon.errors import ConfigError
+
+    cfg = tmp_path / "c.toml"
+    own = builtin_feeds()[0].url
+    cfg.write_text(f'[feeds_options]\ninclude_defaults = true\n[[feeds]]\nurl = "https://mine.example/rss"\n'
+                   f'[[feeds]]\nurl = "{own}"\nname = "Mine"\n', encoding="utf-8")
+    feeds = load_settings(str(cfg), env={}).feeds
+    assert len(feeds) == len(builtin_feeds()) + 1 and [f.name for f in feeds if f.url == own] == ["Mine"]
+    cfg.write_text('[[feeds]]\nurl = "https://mine.example/rss"\n', encoding="utf-8")
+    assert len(load_settings(str(cfg), env={}).feeds) == 1  # default: your feeds replace the built-ins
+    cfg.write_text('[feeds_options]\ninclude_defaults = "yes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"feeds_options\.include_defaults"):
+        load_settings(str(cfg), env={})
