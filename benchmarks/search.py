@@ -10,8 +10,9 @@ directory; for PostgreSQL give a URL to an empty database or schema, e.g.
   search index and into one without it (index dropped), alternated ``--rounds`` times; the median
   ratio is the extra time the index costs on the store step. Against the whole ingest of an article
   (fetch, extract, classify, store) the share is smaller; the classify time of the same texts is
-  measured too, and so is the extraction of the pages in ``tests/data/pages`` (the CPU part of the
-  ingest, without the network): the index's share of store+classify+extract is the last figure.
+  measured too, and so is the extraction of the pages in ``--pages`` (default ``tests/data/pages``;
+  give a directory of real article pages for a realistic figure): the CPU part of the ingest without
+  the network. The index's share of store+classify+extract is the last figure.
 * **query latency**: ``--articles`` synthetic articles (≈3.5 KB of text each, a skewed vocabulary
   with the beat's words mixed in at realistic rates) loaded once, then each query of
   :data:`QUERIES` run ``--repeats`` times through ``storage.search.search_articles`` (limit 20,
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import random
 import statistics
 import sys
@@ -135,14 +137,14 @@ def _drop_schema(base: str, schema: str | None) -> None:
     admin.dispose()
 
 
-def _extract_seconds_per_page() -> float:
-    """Median seconds to extract one of the test pages (trafilatura + our clean-up), after a warm-up."""
+def _extract_seconds_per_page(pages_dir: Path) -> float:
+    """Median seconds to extract one page of ``pages_dir`` (trafilatura + our clean-up), after a warm-up."""
     from extractors.article import extract_article
 
-    pages = sorted((REPO / "tests" / "data" / "pages").glob("*.html"))
+    pages = sorted([*pages_dir.glob("*.html"), *pages_dir.glob("*.html.gz")])[:100]
     times: list[float] = []
     for page in pages * 2:
-        body = page.read_bytes()
+        body = gzip.decompress(page.read_bytes()) if page.name.endswith(".gz") else page.read_bytes()
         t = time.perf_counter()
         with contextlib.suppress(NewsmonError):  # some test pages are meant to fail; their time counts
             extract_article(body, f"https://bench.example/{page.name}")
@@ -150,7 +152,7 @@ def _extract_seconds_per_page() -> float:
     return statistics.median(times[len(pages):])
 
 
-def measure_ingest(base: str | None, tmp: Path, n: int, rounds: int) -> None:
+def measure_ingest(base: str | None, tmp: Path, n: int, rounds: int, pages_dir: Path) -> None:
     articles = list(synthetic_articles(n, seed=11))
     from classify.classifier import default_classifier
 
@@ -159,7 +161,7 @@ def measure_ingest(base: str | None, tmp: Path, n: int, rounds: int) -> None:
     for title, body, _ in articles:
         classifier.classify(title, body)
     classify_s = time.perf_counter() - t0
-    extract_s = _extract_seconds_per_page() * n
+    extract_s = _extract_seconds_per_page(pages_dir) * n
     with_index: list[float] = []
     without: list[float] = []
     for _ in range(rounds):
@@ -224,12 +226,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15, help="runs of each query")
     ap.add_argument("--ingest-articles", type=int, default=3000, help="articles stored per ingest round")
     ap.add_argument("--rounds", type=int, default=3, help="paired ingest rounds (with / without index)")
+    ap.add_argument("--pages", default=str(REPO / "tests" / "data" / "pages"),
+                    help="HTML pages (*.html, *.html.gz) whose extraction time stands for the rest of the ingest; "
+                         "e.g. a directory of real article pages")
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-queries", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsmon-search-bench-") as tmp:
         if not args.skip_ingest:
-            measure_ingest(args.db_url, Path(tmp), args.ingest_articles, args.rounds)
+            measure_ingest(args.db_url, Path(tmp), args.ingest_articles, args.rounds, Path(args.pages))
         if not args.skip_queries:
             measure_queries(args.db_url, Path(tmp), args.articles, args.repeats)
 

@@ -240,7 +240,136 @@ def _write(text: str, out: str | None) -> None:
     click.echo(f"wrote {out}", err=True)
 
 
-COMMANDS: tuple[click.Command, ...] = (search, feeds)
+# -- export ----------------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """One CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe."""
+    text = "" if value is None else (_iso(value) or "") if isinstance(value, datetime) else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _evidence_text(evidence: dict[str, list[str]] | None) -> str:
+    return "; ".join(f"{topic}: {', '.join(phrases)}" for topic, phrases in (evidence or {}).items() if phrases)
+
+
+def _export_records(what: str, s: Any, topic: str | None, since: datetime | None) -> Any:
+    """(header, iterator of dicts) for jsonl/csv."""
+    from storage import views
+
+    if what == "articles":
+        header = ["url", "title", "source", "published", "fetched_at", "topics", "story_id", "text"]
+        rows = ({"url": a.url, "title": a.title, "source": a.source, "published": a.published,
+                 "fetched_at": a.fetched_at, "topics": list(a.topics), "story_id": a.story_id, "text": a.text}
+                for a in views.iter_article_rows(s, topic=topic, since=since))
+        return header, rows
+    stories = views.story_rows(s, topic=topic, since=since, alerted_only=what == "alerts",
+                               newest_first=what == "alerts")
+    if what == "stories":
+        header = ["story_id", "title", "url", "topics", "created_at", "last_seen_at", "alert_state", "sources"]
+        return header, ({"story_id": st.id, "title": st.title, "url": st.url, "topics": list(st.topics),
+                         "created_at": st.created_at, "last_seen_at": st.last_seen_at,
+                         "alert_state": st.alert_state,
+                         "sources": [{"source": x.source, "url": x.url, "title": x.title} for x in st.sources]}
+                        for st in stories)
+    header = ["story_id", "url", "title", "source", "published", "alerted_at", "topics", "evidence",
+              "also_reported_by", "deliveries"]
+    return header, ({"story_id": st.id, "url": st.url, "title": st.title, "source": st.source,
+                     "published": st.published, "alerted_at": st.created_at, "topics": list(st.topics),
+                     "evidence": st.evidence or {},
+                     "also_reported_by": [{"source": x.source, "url": x.url, "title": x.title}
+                                          for x in st.sources if x.url != st.url],
+                     "deliveries": st.deliveries or {}} for st in stories)
+
+
+def _csv_value(key: str, value: Any) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return " | ".join(f"{v.get('source')} <{v.get('url')}>" for v in value)
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        if key == "evidence":
+            return _evidence_text(value)
+        return ";".join(f"{k}={v}" for k, v in value.items())
+    return _cell(value)
+
+
+@click.command()
+@click.option("--what", type=click.Choice(["articles", "stories", "alerts"]), default="alerts", show_default=True,
+              help="Which rows: stored articles, stories (with every source), or alerted stories.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "atom"]), default="jsonl", show_default=True,
+              help="csv (UTF-8, header row), jsonl, or atom (alerts only: a feed any reader subscribes to).")
+@click.option("--topic", metavar="ID", help="Only rows filed under this topic.")
+@click.option("--since", metavar="ISO8601", help="Only rows since then (articles: published or fetched; "
+                                                  "stories and alerts: first seen).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default stdout).")
+def export(what: str, fmt: str, topic: str | None, since: str | None, out: str | None) -> None:
+    """Export stored articles, stories or alerts as CSV, JSON lines or an Atom feed.
+
+    alerts (the default) are the stories that met your alert topics, newest first, each with its
+    source, why it matched (evidence per topic) and who else reported it. --format atom gives one
+    Atom entry per alerted story linking to the stored article: serve the file or point a feed
+    reader at it. CSV is UTF-8 with a header row (with a byte-order mark when written with --out,
+    so spreadsheets pick the encoding); lists are joined with ";" and sources with " | ".
+
+    \b
+    Examples:
+      newsmon export --format atom --out alerts.xml
+      newsmon export --what articles --format csv --topic chip-export --since 2026-11-01 --out chips.csv
+      newsmon export --what stories --format jsonl
+    """
+    import csv
+    import io
+
+    from newsmon.cli import _open_db, _parse_since
+    from newsmon.pipeline import utcnow
+
+    if fmt == "atom" and what != "alerts":
+        raise click.BadParameter("atom is available for --what alerts only", param_hint="--format")
+    settings = _state().settings()
+    check_topic(settings, topic)
+    since_dt = _parse_since(since)
+    db = _open_db(settings)
+    target = open(out, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") if out else None  # noqa: SIM115
+    try:
+        with db.session() as s:
+            if fmt == "atom":
+                from alerts.atom import render_alerts_atom
+                from storage.views import story_rows
+
+                stories = story_rows(s, topic=topic, since=since_dt, alerted_only=True, newest_first=True)
+                xml = render_alerts_atom(stories, now=utcnow()).decode("utf-8")
+                (target.write(xml) if target else click.echo(xml, nl=False))
+                return
+            header, records = _export_records(what, s, topic, since_dt)
+            sink: Any = target or io.StringIO()
+            writer = csv.writer(sink) if fmt == "csv" else None
+            if writer is not None:
+                writer.writerow(header)
+            count = 0
+            for record in records:
+                count += 1
+                if writer is not None:
+                    writer.writerow([_csv_value(k, record[k]) for k in header])
+                else:
+                    sink.write(_json(record) + "\n")
+                if target is None:
+                    click.echo(sink.getvalue(), nl=False)
+                    sink.seek(0)
+                    sink.truncate()
+            if target is None and writer is not None and count == 0:
+                click.echo(sink.getvalue(), nl=False)
+    finally:
+        db.dispose()
+        if target is not None:
+            target.close()
+    if out:
+        click.echo(f"wrote {out}", err=True)
+
+
+COMMANDS: tuple[click.Command, ...] = (search, feeds, export)
 
 
 def register(group: click.Group) -> None:

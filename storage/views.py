@@ -18,10 +18,15 @@ from storage.outbox import Delivery, FeedHealth, Story, StorySource
 from storage.schema import Article, Failure, Feed, Run
 
 __all__ = [
+    "ArticleRow",
     "FeedStatus",
     "RunRow",
+    "SourceRow",
+    "StoryRow",
     "feed_statuses",
+    "iter_article_rows",
     "recent_runs",
+    "story_rows",
 ]
 
 
@@ -96,8 +101,104 @@ def recent_runs(session: Session, *, limit: int = 20, kind: str | None = None) -
 
 
 def _topic_filter(column: Any, topic: str | None) -> list[Any]:
+    """Rows whose JSON topic list holds ``topic`` (ids are [a-z0-9-]; the list is stored as text)."""
     return [] if topic is None else [cast(column, String).like(f'%"{topic}"%')]
 
 
-def _unused() -> tuple[Any, ...]:  # keep imports used while later sections are added
-    return (Delivery, Story, StorySource, Iterator)
+# -- export ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    source: str
+    url: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    id: int
+    url: str
+    title: str
+    source: str
+    published: datetime | None
+    fetched_at: datetime
+    topics: tuple[str, ...]
+    story_id: int | None
+    text: str
+
+
+def iter_article_rows(session: Session, *, topic: str | None = None, since: datetime | None = None,
+                      batch: int = 500) -> Iterator[ArticleRow]:
+    """Stored articles, oldest first (published, else fetched)."""
+    when = func.coalesce(Article.published_at, Article.fetched_at)
+    query = select(Article).where(*_topic_filter(Article.topics, topic)).order_by(when, Article.id)
+    if since is not None:
+        query = query.where(when >= since)
+    for a in session.scalars(query.execution_options(yield_per=batch)):
+        yield ArticleRow(a.id, a.url, a.title, a.source, a.published_at, a.fetched_at, tuple(a.topics or ()),
+                         a.story_id, a.text)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """A story with every source that carried it (the first one first) and its alert state."""
+
+    id: int
+    title: str
+    url: str
+    topics: tuple[str, ...]
+    created_at: datetime
+    last_seen_at: datetime
+    alert_state: str  # none | queued | suppressed
+    sources: tuple[SourceRow, ...]
+    # the first article, for alert exports
+    source: str = ""
+    published: datetime | None = None
+    text: str = ""
+    evidence: dict[str, list[str]] | None = None
+    deliveries: dict[str, int] | None = None  # status -> count (story alerts only)
+
+
+def story_rows(session: Session, *, topic: str | None = None, since: datetime | None = None,
+               alerted_only: bool = False, limit: int | None = None, newest_first: bool = False) -> list[StoryRow]:
+    """Stories created since ``since`` (optionally one topic; ``alerted_only``: an alert was due)."""
+    query = select(Story).where(*_topic_filter(Story.topics, topic))
+    if since is not None:
+        query = query.where(Story.created_at >= since)
+    if alerted_only:
+        query = query.where(Story.alert_state == "queued")
+    order = (Story.created_at.desc(), Story.id.desc()) if newest_first else (Story.created_at, Story.id)
+    query = query.order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
+    stories = list(session.scalars(query))
+    if not stories:
+        return []
+    ids = [st.id for st in stories]
+    sources: dict[int, list[SourceRow]] = {i: [] for i in ids}
+    for src in session.scalars(select(StorySource).where(StorySource.story_id.in_(ids)).order_by(StorySource.id)):
+        sources[src.story_id].append(SourceRow(src.source, src.url, src.title))
+    firsts = {a.id: a for a in session.scalars(
+        select(Article).where(Article.id.in_([st.first_article_id for st in stories])))}
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    for story_id, status, n in session.execute(
+            select(Delivery.story_id, Delivery.status, func.count(Delivery.id))
+            .where(Delivery.story_id.in_(ids), Delivery.kind == "story")
+            .group_by(Delivery.story_id, Delivery.status)):
+        key = "pending" if status == "sending" else str(status)
+        counts[int(story_id or 0)][key] = counts[int(story_id or 0)].get(key, 0) + int(n)
+    out: list[StoryRow] = []
+    for st in stories:
+        first = firsts.get(st.first_article_id)
+        out.append(StoryRow(
+            id=st.id, title=st.title, url=first.url if first is not None else st.url,
+            topics=tuple(st.topics or ()), created_at=st.created_at, last_seen_at=st.last_seen_at,
+            alert_state=st.alert_state, sources=tuple(sources[st.id]),
+            source=first.source if first is not None else "",
+            published=first.published_at if first is not None else None,
+            text=first.text if first is not None else "",
+            evidence={k: list(v) for k, v in (first.evidence or {}).items()} if first is not None else {},
+            deliveries=counts[st.id],
+        ))
+    return out

@@ -201,3 +201,76 @@ def test_include_defaults_keeps_builtin_feeds(tmp_path: Path) -> None:
     cfg.write_text('[feeds_options]\ninclude_defaults = "yes"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"feeds_options\.include_defaults"):
         load_settings(str(cfg), env={})
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+def test_export_atom_of_alerts_parses_back_with_feedparser(world: World) -> None:
+    import feedparser
+
+    out = world.tmp / "alerts.xml"
+    result = world.run("export", "--format", "atom", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    parsed = feedparser.parse(out.read_bytes())
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10" and parsed.feed.title == "newsmon alerts"
+    entries = parsed.entries
+    # two alerted stories (the copy joined the first); the off-topic page alerts nobody
+    assert sorted(e.link for e in entries) == ["https://wire.example/cloud", "https://wire.example/entity"]
+    entity = next(e for e in entries if e.link == "https://wire.example/entity")
+    assert entity.id == "https://wire.example/entity" and entity.title.startswith("[chip-export] US adds 14")
+    assert entity.author == "Example Wire" and [t.term for t in entity.tags] == ["chip-export"]
+    body = entity.content[0].value
+    assert "Why it matched" in body and "Entity List" in body
+    assert "Also reported by" in body and "https://copy.example/entity" in body and "Copy Daily" in body
+    cloud = next(e for e in entries if e.link == "https://wire.example/cloud")
+    assert "know-your-customer" in cloud.content[0].value and "Also reported by" not in cloud.content[0].value
+    # --topic narrows; stdout works too
+    only = feedparser.parse(world.run("export", "--format", "atom", "--topic", "cloud-policy").stdout.encode())
+    assert [e.link for e in only.entries] == ["https://wire.example/cloud"]
+
+
+def test_export_csv_opens_as_a_spreadsheet(world: World) -> None:
+    import csv
+    import io
+
+    out = world.tmp / "articles.csv"
+    assert world.run("export", "--what", "articles", "--format", "csv", "--out", str(out)).exit_code == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert list(rows[0]) == ["url", "title", "source", "published", "fetched_at", "topics", "story_id", "text"]
+    by_url = {r["url"]: r for r in rows}
+    assert len(rows) == 4 and by_url["https://snack.example/chips"]["source"] == "Snack <News>"
+    assert by_url["https://wire.example/entity"]["topics"] == "chip-export"
+    assert "\n" in by_url["https://wire.example/entity"]["text"]  # multi-line cells survive quoting
+    assert by_url["https://wire.example/entity"]["story_id"] == by_url["https://copy.example/entity"]["story_id"]
+    stdout = world.run("export", "--what", "alerts", "--format", "csv").stdout
+    alerts = list(csv.DictReader(io.StringIO(stdout)))
+    assert [a["url"] for a in alerts] == ["https://wire.example/cloud", "https://wire.example/entity"]  # newest first
+    entity = next(a for a in alerts if a["url"] == "https://wire.example/entity")
+    assert entity["also_reported_by"] == "Copy Daily <https://copy.example/entity>"
+    assert entity["evidence"].startswith("chip-export: Entity List") and entity["deliveries"] == "pending=1"
+
+
+def test_export_jsonl_stories_and_filters(world: World) -> None:
+    stories = world.jsonl("export", "--what", "stories", "--format", "jsonl")
+    assert len(stories) == 3
+    entity = next(s for s in stories if s["url"] == "https://wire.example/entity")
+    assert [x["source"] for x in entity["sources"]] == ["Example Wire", "Copy Daily"]  # type: ignore[union-attr]
+    assert {s["alert_state"] for s in stories} == {"queued", "none"}
+    articles = world.jsonl("export", "--what", "articles", "--topic", "cloud-policy")
+    assert [a["url"] for a in articles] == ["https://wire.example/cloud"]
+    assert world.jsonl("export", "--what", "articles", "--since", "2030-01-01") == []
+    assert world.run("export", "--what", "articles", "--format", "atom").exit_code == 2
+    assert world.run("export", "--topic", "nosuch").exit_code == 2
+
+
+def test_csv_cells_that_look_like_formulas_are_defused(world: World) -> None:
+    db = open_database(world.db_url)
+    add_article(db, url="https://evil.example/x", title='=HYPERLINK("http://evil.example","click")',
+                text="Body.", topics=())
+    db.dispose()
+    stdout = world.run("export", "--what", "articles", "--format", "csv").stdout
+    assert "'=HYPERLINK" in stdout and ",=HYPERLINK" not in stdout
