@@ -36,6 +36,7 @@ __all__ = [
     "AlertSettings",
     "Route",
     "TargetSpec",
+    "check_targets",
     "parse_alerts_section",
 ]
 
@@ -214,6 +215,21 @@ def _route(raw: Any, path: str, i: int, default_topics: tuple[str, ...],
     if not isinstance(health, bool):
         raise ConfigError(path, f"{key}.feed_health", f"expected true or false, got {health!r}")
     return Route(notify=notify, topics=topics, mode=mode, feed_health=health)
+
+
+def check_targets(alerts: AlertSettings, path: str) -> None:
+    """Refuse a notify URL apprise cannot use, naming its key (``alerts.notify[0]`` …), never its secrets."""
+    urls = [(f"alerts.notify[{i}]", url) for i, url in enumerate(alerts.notify)]
+    for r, route in enumerate(alerts.routes):
+        urls.extend((f"alerts.routes[{r}].notify[{i}]", url) for i, url in enumerate(route.notify))
+    if not urls:
+        return
+    from alerts.deliver import target_problem  # imports apprise: only when there are targets
+
+    for key, url in urls:
+        problem = target_problem(url)
+        if problem is not None:
+            raise ConfigError(path, key, problem)
 
 
 def parse_alerts_section(

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from alerts.settings import AlertSettings, parse_alerts_section
+from alerts.settings import AlertSettings, check_targets, parse_alerts_section
 from newsmon.errors import ConfigError
 from newsmon.models import FeedSpec
 
@@ -262,6 +262,8 @@ def settings_from_mapping(
         database_url = env["NEWSMON_DATABASE_URL"]
     if env.get("NEWSMON_NOTIFY_URLS", "").strip():
         alerts = replace(alerts, notify=tuple(env["NEWSMON_NOTIFY_URLS"].split()))
+        check_targets(replace(alerts, routes=()), "$NEWSMON_NOTIFY_URLS")
+    check_targets(alerts, path or "built-in defaults")
     return Settings(
         database_url=database_url, feeds=feeds, alerts=alerts, fetch=fetch, classify=classify,
         source=path or "built-in defaults",

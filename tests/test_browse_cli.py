@@ -274,3 +274,37 @@ def test_csv_cells_that_look_like_formulas_are_defused(world: World) -> None:
     db.dispose()
     stdout = world.run("export", "--what", "articles", "--format", "csv").stdout
     assert "'=HYPERLINK" in stdout and ",=HYPERLINK" not in stdout
+
+
+# -- a precise CLI ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("notify, key, says", [
+    ('["notaservice://foo"]', "alerts.notify[0]", "not a notification service"),
+    ('["json://127.0.0.1:9/ok", "mailto://127.0.0.1:25?to=a@example.com"]', "alerts.notify[1]", "needs a sender"),
+    ('["slack://"]', "alerts.notify[0]", "slack://"),
+    ('["no-scheme-s3cretpw"]', "alerts.notify[0]", "no '://'"),
+])
+def test_bad_alert_targets_are_refused_when_the_config_loads(tmp_path: Path, notify: str, key: str,
+                                                             says: str) -> None:
+    cfg = tmp_path / "newsmon.toml"
+    cfg.write_text(f"[alerts]\nnotify = {notify}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "topics"])
+    assert result.exit_code == 2, result.output
+    assert str(cfg) in result.output and key in result.output and says in result.output
+    assert "s3cretpw" not in result.output
+
+
+def test_bad_target_in_routes_and_environment_named(tmp_path: Path) -> None:
+    cfg = tmp_path / "newsmon.toml"
+    cfg.write_text('[[alerts.routes]]\nnotify = ["mailtos://smtp.example.com?to=a@example.com&pass=s3cretpw"]\n'
+                   'topics = ["talent"]\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "topics"])
+    assert result.exit_code == 2 and "alerts.routes[0].notify[0]" in result.output and "s3cretpw" not in result.output
+    env = {"NEWSMON_NOTIFY_URLS": "json://127.0.0.1:9/x notaservice://tok3n"}
+    result = CliRunner().invoke(cli, ["topics"], env=env)
+    assert result.exit_code == 2 and "$NEWSMON_NOTIFY_URLS" in result.output and "alerts.notify[1]" in result.output
+    assert "tok3n" not in result.output
+    ok = CliRunner().invoke(cli, ["topics"], env={"NEWSMON_NOTIFY_URLS":
+                                                  "mailto://127.0.0.1:25?to=a@example.com&from=n@example.com"})
+    assert ok.exit_code == 0, ok.output
