@@ -183,9 +183,14 @@ def measure_ingest(base: str | None, tmp: Path, n: int, rounds: int, pages_dir: 
     print(f"  rounds with index: {[round(x, 2) for x in with_index]}, without: {[round(x, 2) for x in without]}")
 
 
-def measure_queries(base: str | None, tmp: Path, n: int, repeats: int) -> None:
-    url, schema = _fresh_url(base, tmp)
+def measure_queries(base: str | None, tmp: Path, n: int, repeats: int, keep: str | None = None) -> None:
+    url, schema = (keep, None) if keep else _fresh_url(base, tmp)
     db = open_database(url)
+    with db.session() as s:
+        stored = repo.article_count(s)
+    if stored:  # a kept database from an earlier run
+        n = 0
+        print(f"reusing {stored} stored articles")
     try:
         t0 = time.perf_counter()
         chunk: list[tuple[str, str, list[str]]] = []
@@ -201,7 +206,8 @@ def measure_queries(base: str | None, tmp: Path, n: int, repeats: int) -> None:
         if db.dialect == "postgresql":
             with db.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE articles")
-        print(f"loaded {n} articles on {db.dialect} in {time.perf_counter() - t0:.1f} s")
+        if n:
+            print(f"loaded {n} articles on {db.dialect} in {time.perf_counter() - t0:.1f} s")
         cases = [(q, None, None) for q in QUERIES] + [("export*", "chip-export", NOW - timedelta(days=7))]
         for query, topic, since in cases:
             times: list[float] = []
@@ -216,7 +222,8 @@ def measure_queries(base: str | None, tmp: Path, n: int, repeats: int) -> None:
                   f"({hits} hits shown)")
     finally:
         db.dispose()
-        _drop_schema(base or "", schema)
+        if not keep:
+            _drop_schema(base or "", schema)
 
 
 def main() -> None:
@@ -229,6 +236,8 @@ def main() -> None:
     ap.add_argument("--pages", default=str(REPO / "tests" / "data" / "pages"),
                     help="HTML pages (*.html, *.html.gz) whose extraction time stands for the rest of the ingest; "
                          "e.g. a directory of real article pages")
+    ap.add_argument("--keep", metavar="URL", help="load the articles into this database and keep it (reused "
+                                                  "when it already holds articles); default: a throw-away one")
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-queries", action="store_true")
     args = ap.parse_args()
@@ -236,7 +245,7 @@ def main() -> None:
         if not args.skip_ingest:
             measure_ingest(args.db_url, Path(tmp), args.ingest_articles, args.rounds, Path(args.pages))
         if not args.skip_queries:
-            measure_queries(args.db_url, Path(tmp), args.articles, args.repeats)
+            measure_queries(args.db_url, Path(tmp), args.articles, args.repeats, args.keep)
 
 
 if __name__ == "__main__":

@@ -468,27 +468,35 @@ def _json_default(value: object) -> str:
 
 @cli.command()
 @click.option("--limit", default=50, show_default=True, help="How many of the newest failures.")
-@click.option("--jsonl", is_flag=True, help='JSON lines: {"at","stage","url","reason","run_id"}.')
+@click.option("--jsonl", is_flag=True,
+              help='JSON lines: {"at","stage","url","reason","run_id","resolved","resolved_at"}.')
 @pass_state
 def failures(state: State, limit: int, jsonl: bool) -> None:
     """List recorded failures (feeds, pages, deliveries), newest first: what, when and why.
+
+    Each says whether it was later resolved: a feed polled fine afterwards, a page stored on a
+    later try, a target that took a later alert.
 
     \b
     Example:
       newsmon failures --limit 20
     """
-    from storage import repo
+    from storage.views import failure_rows
 
     settings = state.settings()
     db = _open_db(settings)
     try:
         with db.session() as s:
-            for f in repo.recent_failures(s, limit=limit):
+            for f in failure_rows(s, limit=limit):
                 if jsonl:
                     click.echo(json.dumps({"at": _iso(f.at), "stage": f.stage, "url": f.url,
-                                           "reason": f.reason, "run_id": f.run_id}))
+                                           "reason": f.reason, "run_id": f.run_id,
+                                           "resolved": f.resolved_at is not None,
+                                           "resolved_at": _iso(f.resolved_at)}))
                 else:
-                    click.echo(f"{f.at:%Y-%m-%d %H:%M}  {f.stage:8} {f.url}\n                  {f.reason}")
+                    mark = f"resolved {f.resolved_at:%Y-%m-%d %H:%M}" if f.resolved_at else "UNRESOLVED"
+                    click.echo(f"{f.at:%Y-%m-%d %H:%M}  {f.stage:8} {mark:27} {f.url}\n"
+                               f"                  {f.reason}")
     finally:
         db.dispose()
 

@@ -266,19 +266,26 @@ def _filters(topic: str | None, since: datetime | None) -> list[ColumnElement[bo
 
 def _sqlite_hits(session: Session, match: str, topic: str | None, since: datetime | None,
                  limit: int) -> list[tuple[int, float, str]]:
+    """Two steps: rank (FTS5's own ``rank`` column, BM25 with the title weighted 5:1) and keep the best
+    ``limit``; then make snippets for those rows only (SQLite would otherwise build a snippet for every
+    match before sorting)."""
     fts = table("articles_fts")
-    rank: ColumnElement[float] = literal_column("bm25(articles_fts, 5.0, 1.0)")
+    rowid: ColumnElement[int] = literal_column("articles_fts.rowid")
+    rank: ColumnElement[float] = literal_column("articles_fts.rank")
+    matches = literal_column("articles_fts").op("MATCH")(bindparam("match", match))
+    ranking = rank.op("MATCH")(literal_column("'bm25(5.0, 1.0)'"))
+    query = select(rowid.label("id"), rank.label("rank")).select_from(fts).where(matches, ranking)
+    filters = _filters(topic, since)
+    if filters:
+        query = query.join(Article, Article.id == rowid).where(*filters)
+    ranked = [(int(r.id), -float(r.rank)) for r in session.execute(query.order_by(rank).limit(limit))]
+    if not ranked:
+        return []
     snippet: ColumnElement[str] = literal_column(
         f"snippet(articles_fts, 1, '{MARK}', '{MARK}', '…', {_SNIPPET_TOKENS})")
-    query = (
-        select(Article.id, rank.label("rank"), snippet.label("snippet"))
-        .select_from(fts)
-        .join(Article, Article.id == literal_column("articles_fts.rowid"))
-        .where(literal_column("articles_fts").op("MATCH")(bindparam("match", match)), *_filters(topic, since))
-        .order_by(literal_column("rank"), Article.id)
-        .limit(limit)
-    )
-    return [(int(r.id), -float(r.rank), str(r.snippet or "")) for r in session.execute(query)]
+    snippets = {int(r[0]): str(r[1] or "") for r in session.execute(
+        select(rowid, snippet).select_from(fts).where(matches, rowid.in_([i for i, _ in ranked])))}
+    return [(i, score, str(snippets.get(i) or "")) for i, score in ranked]
 
 
 def _pg_hits(session: Session, match: str, topic: str | None, since: datetime | None,

@@ -19,10 +19,12 @@ from storage.schema import Article, Failure, Feed, Run
 
 __all__ = [
     "ArticleRow",
+    "FailureRow",
     "FeedStatus",
     "RunRow",
     "SourceRow",
     "StoryRow",
+    "failure_rows",
     "feed_statuses",
     "iter_article_rows",
     "recent_runs",
@@ -98,6 +100,57 @@ def recent_runs(session: Session, *, limit: int = 20, kind: str | None = None) -
     if kind is not None:
         query = query.where(Run.kind == kind)
     return [RunRow(r.id, r.kind, r.started_at, r.finished_at, dict(r.stats or {})) for r in session.scalars(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRow:
+    """A recorded failure and whether it was later resolved (and when)."""
+
+    id: int
+    at: datetime
+    stage: str
+    url: str
+    reason: str
+    run_id: str | None
+    resolved_at: datetime | None  # feed: a later successful poll; page: stored later; delivery: a later send
+
+
+def failure_rows(session: Session, *, limit: int = 50) -> list[FailureRow]:
+    """The newest failures, newest first, each marked resolved when what failed later worked."""
+    failures = list(session.scalars(select(Failure).order_by(Failure.id.desc()).limit(limit)))
+    by_stage: dict[str, set[str]] = {}
+    for f in failures:
+        by_stage.setdefault(f.stage, set()).add(f.url)
+    feed_ok: dict[str, datetime | None] = {}
+    if by_stage.get("feed"):
+        feed_ok = {r.url: r.last_success_at for r in session.execute(
+            select(Feed.url, Feed.last_success_at).where(Feed.url.in_(by_stage["feed"])))}
+    pages = by_stage.get("fetch", set()) | by_stage.get("extract", set())
+    stored: dict[str, datetime] = {}
+    if pages:
+        stored = {r.url: r.fetched_at for r in session.execute(
+            select(Article.url, Article.fetched_at).where(Article.url.in_(pages)))}
+    sends: dict[str, list[datetime]] = {}
+    if by_stage.get("deliver"):
+        for target, sent_at in session.execute(
+                select(Delivery.target_masked, Delivery.sent_at)
+                .where(Delivery.target_masked.in_(by_stage["deliver"]), Delivery.sent_at.is_not(None))
+                .order_by(Delivery.sent_at)):
+            if sent_at is not None:
+                sends.setdefault(target, []).append(sent_at)
+    out: list[FailureRow] = []
+    for f in failures:
+        resolved: datetime | None = None
+        if f.stage == "feed":
+            ok = feed_ok.get(f.url)
+            resolved = ok if ok is not None and ok > f.at else None
+        elif f.stage in ("fetch", "extract"):
+            got = stored.get(f.url)
+            resolved = got if got is not None and got >= f.at else None
+        elif f.stage == "deliver":
+            resolved = next((t for t in sends.get(f.url, []) if t >= f.at), None)
+        out.append(FailureRow(f.id, f.at, f.stage, f.url, f.reason, f.run_id, resolved))
+    return out
 
 
 def _topic_filter(column: Any, topic: str | None) -> list[Any]:

@@ -308,3 +308,35 @@ def test_bad_target_in_routes_and_environment_named(tmp_path: Path) -> None:
     ok = CliRunner().invoke(cli, ["topics"], env={"NEWSMON_NOTIFY_URLS":
                                                   "mailto://127.0.0.1:25?to=a@example.com&from=n@example.com"})
     assert ok.exit_code == 0, ok.output
+
+
+def test_failures_say_whether_they_were_resolved(world: World) -> None:
+    from datetime import timedelta
+
+    from newsmon.models import FeedSpec
+    from storage import outbox, repo
+
+    before, after = NOW - timedelta(hours=1), NOW + timedelta(hours=1)
+    db = open_database(world.db_url)
+    with db.session() as s:
+        (feed,) = repo.ensure_feeds(s, [FeedSpec("https://feed.example/rss")])
+        repo.record_failure(s, run_id="r1", stage="feed", url="https://feed.example/rss", reason="HTTP 503", now=before)
+        repo.record_feed_poll(s, feed.id, now=NOW, ok=True, status=200)
+        repo.record_failure(s, run_id="r1", stage="fetch", url="https://wire.example/entity", reason="timeout",
+                            now=before)
+        repo.record_failure(s, run_id="r1", stage="fetch", url="https://gone.example/x", reason="HTTP 404", now=before)
+        target = s.scalar(select(outbox.Delivery.target_masked).limit(1))
+        repo.record_failure(s, run_id="r1", stage="deliver", url=str(target), reason="connection refused",
+                            now=before)
+        s.execute(outbox.Delivery.__table__.update().where(outbox.Delivery.target_masked == target)
+                  .values(status="sent", sent_at=after))
+    db.dispose()
+    rows = {(r["stage"], r["url"]): r for r in world.jsonl("failures", "--jsonl")}
+    assert rows[("feed", "https://feed.example/rss")]["resolved_at"] == NOW.isoformat()
+    assert rows[("fetch", "https://wire.example/entity")]["resolved"] is True
+    assert rows[("fetch", "https://gone.example/x")] | {"at": None} == {
+        "at": None, "stage": "fetch", "url": "https://gone.example/x", "reason": "HTTP 404", "run_id": "r1",
+        "resolved": False, "resolved_at": None}
+    assert rows[("deliver", str(target))]["resolved_at"] == after.isoformat()
+    text = world.run("failures").output
+    assert "UNRESOLVED" in text and "resolved 2026-11-23 10:00" in text
