@@ -113,6 +113,24 @@ def _fail(err: NewsmonError) -> click.ClickException:
     return click.ClickException(str(err))
 
 
+def classify_table(rows: list[tuple[dict[str, Any], str]], *, evidence: bool = False) -> str:
+    """``newsmon classify`` without --jsonl: one row per input (id, alert, topics with scores, title)."""
+    if not rows:
+        return "no input lines"
+    ids = [str(r["id"]) for r, _ in rows]
+    tags = [", ".join(f"{t} {r['scores'].get(t, 0):.2f}" for t in r["topics"]) or "-" for r, _ in rows]
+    id_w = max(2, *(len(i) for i in ids))
+    tag_w = max(6, *(len(t) for t in tags))
+    lines = [f"{'id':<{id_w}}  alert  {'topics':<{tag_w}}  title", f"{'-' * id_w}  -----  {'-' * tag_w}  -----"]
+    for (record, title), id_, tag in zip(rows, ids, tags, strict=True):
+        alert = "yes" if record["alert"] else "no"
+        lines.append(f"{id_:<{id_w}}  {alert:<5}  {tag:<{tag_w}}  {title[:80]}")
+        if evidence:
+            for topic, phrases in record.get("evidence", {}).items():
+                lines.append(f"{'':<{id_w}}         {topic}: {', '.join(phrases)}")
+    return "\n".join(lines)
+
+
 # -- feeds ---------------------------------------------------------------------------------------
 
 

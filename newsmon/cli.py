@@ -340,9 +340,9 @@ def extract(state: State, inputs: tuple[str, ...], jsonl: bool) -> None:
 
 @cli.command("classify")
 @click.argument("file", type=click.File("r", encoding="utf-8"), default="-", required=False)
-@click.option("--jsonl", is_flag=True, required=True,
-              help='Read and write JSON lines (the only format): in {"id","title","text"}, '
-                   'out {"id","topics","scores","alert"}.')
+@click.option("--jsonl", is_flag=True,
+              help='Write JSON lines {"id","topics","scores","alert"} (default: a readable table). '
+                   'Input is always JSON lines {"id","title","text"}.')
 @click.option("--evidence", is_flag=True, help='Add "evidence": {topic: [phrases]} to each output line.')
 @pass_state
 def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> None:
@@ -350,11 +350,13 @@ def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> No
 
     Reads {"id","title","text"} per line (stdin when no FILE) and writes, in order,
     {"id","topics":[ids],"scores":{id: float},"alert": bool}; alert is true when the topics meet
-    [alerts] topics. A line that is not valid JSON gives {"id": null, "error": …}.
+    [alerts] topics. A line that is not valid JSON gives {"id": null, "error": …}. Without --jsonl
+    the same results are printed as a table: id, alert, topics with scores, title.
 
     \b
     Example:
       echo '{"id":1,"title":"US adds SMIC units to Entity List","text":"…"}' | newsmon classify --jsonl
+      newsmon classify articles.jsonl
     """
     from classify.classifier import default_classifier
 
@@ -362,6 +364,7 @@ def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> No
     classifier = default_classifier(settings.classify.topics_file)
     alert_topics = set(settings.alerts.topics)
     out = sys.stdout
+    table: list[tuple[dict[str, Any], str]] = []
     for lineno, line in enumerate(file, 1):
         if not line.strip():
             continue
@@ -371,6 +374,9 @@ def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> No
                 raise ValueError("expected a JSON object")
             title, text = str(obj.get("title") or ""), str(obj.get("text") or "")
         except ValueError as exc:
+            if not jsonl:
+                click.echo(f"line {lineno}: not a JSON object: {exc}", err=True)
+                continue
             out.write(json.dumps({"id": None, "error": f"line {lineno}: {exc}"}) + "\n")
             continue
         c = classifier.classify(title, text)
@@ -378,7 +384,14 @@ def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> No
                                   "alert": bool(alert_topics.intersection(c.topics))}
         if evidence:
             record["evidence"] = {k: list(v) for k, v in c.evidence.items()}
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if jsonl:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            table.append((record, title))
+    if not jsonl:
+        from newsmon.browse import classify_table
+
+        click.echo(classify_table(table, evidence=evidence))
 
 
 # -- reading the database -------------------------------------------------------------------------

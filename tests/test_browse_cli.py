@@ -340,3 +340,17 @@ def test_failures_say_whether_they_were_resolved(world: World) -> None:
     assert rows[("deliver", str(target))]["resolved_at"] == after.isoformat()
     text = world.run("failures").output
     assert "UNRESOLVED" in text and "resolved 2026-11-23 10:00" in text
+
+
+def test_classify_without_jsonl_prints_a_table() -> None:
+    lines = ('{"id": 1, "title": "US adds SMIC units to Entity List", "text": "The Commerce Department added SMIC '
+             'to the Entity List, restricting exports of chips and chipmaking tools to China."}\n'
+             '{"id": "b2", "title": "Potato chips maker grows", "text": "Snacks sell well."}\n')
+    result = CliRunner().invoke(cli, ["classify"], input=lines, env={"NEWSMON_CONFIG": ""})
+    assert result.exit_code == 0, result.output
+    header, rule, first, second = result.stdout.splitlines()
+    assert header.split() == ["id", "alert", "topics", "title"] and set(rule.replace(" ", "")) == {"-"}
+    assert first.startswith("1 ") and " yes " in first and "chip-export 0." in first and first.endswith("Entity List")
+    assert second.startswith("b2") and " no " in second and " - " in second
+    jsonl = CliRunner().invoke(cli, ["classify", "--jsonl"], input=lines, env={"NEWSMON_CONFIG": ""})
+    assert [json.loads(x)["alert"] for x in jsonl.stdout.splitlines()] == [True, False]
