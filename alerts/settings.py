@@ -101,6 +101,7 @@ class AlertSettings:
     cluster_window_days: float = 7.0
     digest_hour: int = 7
     digest_weekday: int = 0  # Monday
+    digest_timezone: str = "UTC"  # IANA name: digest_hour and digest_weekday are read in this zone
     routes: tuple[Route, ...] = ()
 
     def __repr__(self) -> str:
@@ -145,6 +146,7 @@ class AlertSettings:
 _KEYS = {
     "topics", "notify", "burst_limit", "max_attempts", "retry_backoff", "lease_seconds",
     "feed_failure_threshold", "cluster_window_days", "digest_hour", "digest_weekday", "routes",
+    "digest_timezone",
 }
 _ROUTE_KEYS = {"notify", "topics", "mode", "feed_health"}
 
@@ -194,6 +196,21 @@ def _weekday(raw: Any, path: str) -> int:
     if not isinstance(raw, str) or raw.strip().lower() not in WEEKDAYS:
         raise ConfigError(path, "alerts.digest_weekday", f"expected one of {list(WEEKDAYS)}, got {raw!r}")
     return WEEKDAYS.index(raw.strip().lower())
+
+
+def _timezone(raw: Any, path: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(path, "alerts.digest_timezone", f"expected an IANA time zone name such as "
+                                                          f"'Europe/Berlin' or 'UTC', got {raw!r}")
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(path, "alerts.digest_timezone",
+                          f"unknown time zone {raw!r}; expected an IANA name such as 'Europe/Berlin', "
+                          "'America/New_York' or 'UTC'") from exc
+    return raw.strip()
 
 
 def _route(raw: Any, path: str, i: int, default_topics: tuple[str, ...],
@@ -269,5 +286,6 @@ def parse_alerts_section(
         digest_hour=_int(raw["digest_hour"], path, "alerts.digest_hour", minimum=0, maximum=23)
         if "digest_hour" in raw else out.digest_hour,
         digest_weekday=_weekday(raw["digest_weekday"], path) if "digest_weekday" in raw else out.digest_weekday,
+        digest_timezone=_timezone(raw["digest_timezone"], path) if "digest_timezone" in raw else out.digest_timezone,
         routes=routes,
     )

@@ -354,3 +354,28 @@ def test_classify_without_jsonl_prints_a_table() -> None:
     assert second.startswith("b2") and " no " in second and " - " in second
     jsonl = CliRunner().invoke(cli, ["classify", "--jsonl"], input=lines, env={"NEWSMON_CONFIG": ""})
     assert [json.loads(x)["alert"] for x in jsonl.stdout.splitlines()] == [True, False]
+
+
+def test_digests_follow_the_configured_time_zone() -> None:
+    from datetime import UTC, datetime
+
+    from alerts.pipeline import next_digest_time
+    from alerts.settings import parse_alerts_section
+    from newsmon.errors import ConfigError
+
+    berlin = parse_alerts_section({"digest_hour": 7, "digest_timezone": "Europe/Berlin",
+                                   "digest_weekday": "monday"}, "c.toml")
+    # 06:30 UTC on a winter Wednesday is 07:30 in Berlin: today's 07:00 has passed -> tomorrow 06:00 UTC
+    assert next_digest_time("daily", datetime(2026, 12, 2, 6, 30, tzinfo=UTC), berlin) == datetime(
+        2026, 12, 3, 6, 0, tzinfo=UTC)
+    # summer time: 07:00 in Berlin is 05:00 UTC
+    assert next_digest_time("daily", datetime(2026, 7, 1, 4, 0, tzinfo=UTC), berlin) == datetime(
+        2026, 7, 1, 5, 0, tzinfo=UTC)
+    # weekly on Monday, Berlin wall clock, across the October change
+    assert next_digest_time("weekly", datetime(2026, 10, 22, 12, 0, tzinfo=UTC), berlin) == datetime(
+        2026, 10, 26, 6, 0, tzinfo=UTC)
+    utc = parse_alerts_section({"digest_hour": 7}, "c.toml")
+    assert next_digest_time("daily", datetime(2026, 12, 2, 6, 30, tzinfo=UTC), utc) == datetime(
+        2026, 12, 2, 7, 0, tzinfo=UTC)
+    with pytest.raises(ConfigError, match=r"alerts\.digest_timezone"):
+        parse_alerts_section({"digest_timezone": "Mars/Olympus"}, "c.toml")
