@@ -18,12 +18,14 @@ from storage.outbox import Delivery, FeedHealth, Story, StorySource
 from storage.schema import Article, Failure, Feed, Run
 
 __all__ = [
+    "Activity",
     "ArticleRow",
     "FailureRow",
     "FeedStatus",
     "RunRow",
     "SourceRow",
     "StoryRow",
+    "activity",
     "failure_rows",
     "feed_statuses",
     "iter_article_rows",
@@ -151,6 +153,42 @@ def failure_rows(session: Session, *, limit: int = 50) -> list[FailureRow]:
             resolved = next((t for t in sends.get(f.url, []) if t >= f.at), None)
         out.append(FailureRow(f.id, f.at, f.stage, f.url, f.reason, f.run_id, resolved))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """Articles per day and topic in a window (days as ``YYYY-MM-DD`` in UTC), and the top sources."""
+
+    days: tuple[str, ...]
+    per_topic: dict[str, list[int]]  # topic -> count per day ("" = no topic), aligned with ``days``
+    totals: list[int]
+    top_sources: list[tuple[str, int]]
+
+
+def activity(session: Session, *, since: datetime, until: datetime, top: int = 15) -> Activity:
+    """Counts for the report: stored articles (dated by publication, else fetch) from ``since`` to ``until``."""
+    from datetime import timedelta
+
+    when = func.coalesce(Article.published_at, Article.fetched_at)
+    start = since.date()
+    days = tuple((start + timedelta(days=i)).isoformat() for i in range((until.date() - start).days + 1))
+    index = {d: i for i, d in enumerate(days)}
+    per_topic: dict[str, list[int]] = {}
+    totals = [0] * len(days)
+    sources: dict[str, int] = {}
+    rows = session.execute(select(Article.published_at, Article.fetched_at, Article.topics, Article.source)
+                           .where(when >= since).execution_options(yield_per=2000))
+    for published, fetched, topics, source in rows:
+        stamp = published or fetched
+        i = index.get(stamp.date().isoformat()) if stamp is not None else None
+        if i is None:
+            continue  # dated after ``until`` (a future publication date)
+        totals[i] += 1
+        for topic in topics or [""]:
+            per_topic.setdefault(topic, [0] * len(days))[i] += 1
+        sources[source] = sources.get(source, 0) + 1
+    best = sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return Activity(days, per_topic, totals, best)
 
 
 def _topic_filter(column: Any, topic: str | None) -> list[Any]:

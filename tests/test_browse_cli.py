@@ -379,3 +379,114 @@ def test_digests_follow_the_configured_time_zone() -> None:
         2026, 12, 2, 7, 0, tzinfo=UTC)
     with pytest.raises(ConfigError, match=r"alerts\.digest_timezone"):
         parse_alerts_section({"digest_timezone": "Mars/Olympus"}, "c.toml")
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def _report(world: World, *args: str) -> str:
+    out = world.tmp / "report.html"
+    result = world.run("report", "--out", str(out), *args)
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def _days_since_world() -> str:
+    """A --days that reaches back to the world's NOW (whatever today is)."""
+    from newsmon.pipeline import utcnow
+
+    return str(max(1, (utcnow().date() - NOW.date()).days + 2))
+
+
+def _tags(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, attrs))
+
+    Collect().feed(page)
+    return found
+
+
+def test_report_is_self_contained_and_escapes_what_feeds_sent(world: World) -> None:
+    import re
+    from datetime import timedelta
+
+    db = open_database(world.db_url)
+    from newsmon.pipeline import utcnow
+
+    today = utcnow()
+    for i, topics in enumerate([("chip-export",), ("chip-export", "investment"), ()]):
+        add_article(db, url=f"https://recent.example/{i}", title=f"Recent <script>alert({i})</script>",
+                    text="Body text about chips.", topics=topics, source='Evil "Source" <img src=x onerror=1>',
+                    now=today - timedelta(days=i))
+    db.dispose()
+    page = _report(world, "--days", "7")
+    # nothing is loaded or run: no script, stylesheet, image or frame element, no src or on* attribute
+    tags = _tags(page)
+    assert not {t for t, _ in tags} & {"script", "link", "img", "iframe", "object", "embed", "video", "audio"}
+    attrs = [(name, value or "") for _, a in tags for name, value in a]
+    assert not [a for a in attrs if a[0] == "src" or a[0].startswith("on")]
+    assert all(v.startswith(("http://", "https://")) for n, v in attrs if n == "href")
+    assert "Evil &quot;Source&quot; &lt;img src=x onerror=1&gt;" in page  # top sources, escaped
+    assert "default-src 'none'" in page
+    bars = re.findall(r'<rect class="bar" data-day="([\d-]+)" data-topic="([^"]+)" data-count="(\d+)"', page)
+    counts = {(day, topic): int(n) for day, topic, n in bars}
+    day0 = today.date().isoformat()
+    assert counts[(day0, "chip-export")] == 1
+    assert counts[((today - timedelta(days=1)).date().isoformat(), "investment")] == 1
+    assert counts[((today - timedelta(days=2)).date().isoformat(), "(no topic)")] == 1
+    # the world's stories are dated NOW (2026-11-23): outside a 7-day window unless it is that week
+    page30 = _report(world, "--days", _days_since_world())
+    assert "Also reported by" in page30 and "Copy Daily" in page30 and "Entity List" in page30
+    assert "Potato chips &lt;b&gt;exporter&lt;/b&gt; grows" not in page30  # off-topic: never alerted
+    assert "Recent &lt;script&gt;" not in page30  # stored without a story: counted, never listed as an alert
+
+
+@pytest.mark.skipif(__import__("tests.browser", fromlist=["CHROMIUM"]).CHROMIUM is None,
+                    reason="chromium is not installed: scripts/test installs it when run as root "
+                           "(apt-get install -y chromium chromium-driver)")
+def test_report_renders_in_headless_chromium_without_console_errors(world: World) -> None:
+    from tests.browser import HeadlessChromium
+
+    if "postgresql" in world.db_url:
+        pytest.skip("the page does not depend on the database; one browser run is enough")
+    page = world.tmp / "report.html"
+    _report(world, "--days", _days_since_world())
+    with HeadlessChromium() as browser:
+        browser.open(page.as_uri())
+        assert browser.evaluate("document.title").startswith("newsmon report")
+        bars = browser.evaluate("""Array.from(document.querySelectorAll('#chart-topics rect.bar'))
+            .map(r => { const b = r.getBoundingClientRect(); return [b.width, b.height]; })""")
+        assert bars and all(w > 0 and h > 0 for w, h in bars), bars  # the chart is drawn, every bar visible
+        chart = browser.evaluate("JSON.stringify(document.querySelector('#chart-topics').getBoundingClientRect())")
+        assert json.loads(chart)["width"] > 500
+        sections = browser.evaluate("Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+        assert sections == ["Articles per topic per day", "Top sources", "Latest alerts", "Feed health"]
+        assert browser.evaluate("document.querySelectorAll('.alert').length") == 2
+        assert browser.problems() == []
+        shot = world.tmp / "report.png"
+        browser.screenshot(shot)
+        assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.skipif(__import__("tests.browser", fromlist=["CHROMIUM"]).CHROMIUM is None,
+                    reason="chromium is not installed")
+def test_the_browser_check_sees_console_errors_and_blocked_loads(tmp_path: Path) -> None:
+    from tests.browser import HeadlessChromium
+
+    noisy = tmp_path / "noisy.html"
+    noisy.write_text('<!DOCTYPE html><title>x</title><script>console.error("boom"); undefinedFn();</script>')
+    blocked = tmp_path / "blocked.html"
+    blocked.write_text("<!DOCTYPE html><meta http-equiv='Content-Security-Policy' content=\"default-src 'none'\">"
+                       '<title>y</title><img src="https://example.com/x.png">')
+    with HeadlessChromium() as browser:
+        browser.open(noisy.as_uri())
+        problems = " ".join(browser.problems())
+        assert "boom" in problems and "undefinedFn" in problems
+    with HeadlessChromium() as browser:
+        browser.open(blocked.as_uri())
+        assert any("Content Security Policy" in p for p in browser.problems()), browser.problems()
