@@ -439,7 +439,65 @@ def report(out: str, days: int, max_alerts: int) -> None:
                f"{len(data.feeds)} feed(s)", err=True)
 
 
-COMMANDS: tuple[click.Command, ...] = (search, feeds, export, report)
+# -- runs ------------------------------------------------------------------------------------------
+
+
+def run_record(run: Any) -> dict[str, Any]:
+    """One ``newsmon runs --jsonl`` line: the run's identity and times plus its summary figures."""
+    stats = dict(run.stats)
+    for key in ("run_id", "kind"):
+        stats.pop(key, None)
+    status = "running" if run.finished_at is None else "finished"
+    return {"run_id": run.id, "kind": run.kind, "status": status, "started_at": run.started_at,
+            "finished_at": run.finished_at, **stats}
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many of the latest.")
+@click.option("--kind", type=click.Choice(["run", "backfill"]), help="Only cycles (run) or only backfills.")
+@click.option("--jsonl", is_flag=True,
+              help='JSON lines: {"run_id","kind","status","started_at","finished_at", and the figures of '
+                   '`newsmon run --json`: "feeds_total","stored","new_by_topic","alerts_sent",…}.')
+def runs(limit: int, kind: str | None, jsonl: bool) -> None:
+    """List the latest monitoring cycles and backfills, newest first, with their figures.
+
+    The figures are the ones each run printed and published as its Prefect artifact: feeds polled
+    and failed, articles stored (by topic), alerts queued, sent, pending and given up. A run that
+    is still going (or was killed) shows as running.
+
+    \b
+    Examples:
+      newsmon runs
+      newsmon runs --kind backfill --jsonl
+    """
+    from newsmon.cli import _open_db
+    from storage.views import recent_runs
+
+    settings = _state().settings()
+    db = _open_db(settings)
+    try:
+        with db.session() as s:
+            rows = recent_runs(s, limit=limit, kind=kind)
+    finally:
+        db.dispose()
+    for run in rows:
+        record = run_record(run)
+        if jsonl:
+            click.echo(_json(record))
+            continue
+        took = f"{(run.finished_at - run.started_at).total_seconds():.0f} s" if run.finished_at else "running"
+        st = run.stats
+        feeds_part = (f"feeds {st.get('feeds_total', 0)} ({len(st.get('feed_failures') or [])} failed) · "
+                      if run.kind == "run" else "")
+        topics = ", ".join(f"{t or '(none)'} {n}" for t, n in sorted((st.get("new_by_topic") or {}).items(),
+                                                                     key=lambda kv: -kv[1]))
+        click.echo(f"{run.started_at:%Y-%m-%d %H:%M} {run.kind:8} {took:>8}  {feeds_part}"
+                   f"stored {st.get('stored', 0)} · alerts {st.get('alerts_sent', 0)} sent, "
+                   f"{st.get('alerts_pending', 0)} pending, {st.get('alerts_failed', 0)} given up"
+                   + (f"\n{'':25}by topic: {topics}" if topics else ""))
+
+
+COMMANDS: tuple[click.Command, ...] = (search, feeds, export, report, runs)
 
 
 def register(group: click.Group) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "iter_article_rows",
     "recent_runs",
     "story_rows",
+    "topic_counts",
 ]
 
 
@@ -94,6 +95,17 @@ class RunRow:
     started_at: datetime
     finished_at: datetime | None
     stats: dict[str, Any]
+
+
+def topic_counts(session: Session, article_ids: Sequence[int]) -> dict[str, int]:
+    """How many of these articles are filed under each topic ("" counts those with none)."""
+    counts: dict[str, int] = {}
+    ids = list(article_ids)
+    for i in range(0, len(ids), 500):
+        for (topics,) in session.execute(select(Article.topics).where(Article.id.in_(ids[i : i + 500]))):
+            for topic in topics or [""]:
+                counts[topic] = counts.get(topic, 0) + 1
+    return counts
 
 
 def recent_runs(session: Session, *, limit: int = 20, kind: str | None = None) -> list[RunRow]:
