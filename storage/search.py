@@ -37,6 +37,7 @@ from storage.schema import Article
 from storage.search_index import PG_CONFIG
 
 __all__ = [
+    "RANK_WINDOW",
     "And",
     "Not",
     "Or",
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 MARK = "**"
+RANK_WINDOW = 5000  # a query matching more articles ranks the newest this many (see search_articles)
 _SNIPPET_TOKENS = 24
 _HEADLINE_CHARS = 100_000
 
@@ -265,19 +267,27 @@ def _filters(topic: str | None, since: datetime | None) -> list[ColumnElement[bo
 
 
 def _sqlite_hits(session: Session, match: str, topic: str | None, since: datetime | None,
-                 limit: int) -> list[tuple[int, float, str]]:
-    """Two steps: rank (FTS5's own ``rank`` column, BM25 with the title weighted 5:1) and keep the best
-    ``limit``; then make snippets for those rows only (SQLite would otherwise build a snippet for every
-    match before sorting)."""
+                 limit: int, window: int | None) -> list[tuple[int, float, str]]:
+    """Three steps: find where the newest ``window`` matches start (FTS5 walks its doclists in rowid
+    order and stops there); rank those (FTS5's own ``rank`` column, BM25 with the title weighted 5:1)
+    and keep the best ``limit``; then make snippets for those rows only (SQLite would otherwise build
+    a snippet for every match before sorting)."""
     fts = table("articles_fts")
     rowid: ColumnElement[int] = literal_column("articles_fts.rowid")
     rank: ColumnElement[float] = literal_column("articles_fts.rank")
     matches = literal_column("articles_fts").op("MATCH")(bindparam("match", match))
     ranking = rank.op("MATCH")(literal_column("'bm25(5.0, 1.0)'"))
-    query = select(rowid.label("id"), rank.label("rank")).select_from(fts).where(matches, ranking)
     filters = _filters(topic, since)
+    query = select(rowid.label("id"), rank.label("rank")).select_from(fts).where(matches, ranking)
     if filters:
         query = query.join(Article, Article.id == rowid).where(*filters)
+    if window is not None:
+        newest = select(rowid).select_from(fts).where(matches)
+        if filters:
+            newest = newest.join(Article, Article.id == rowid).where(*filters)
+        bound = session.scalar(newest.order_by(rowid.desc()).limit(1).offset(window - 1))
+        if bound is not None:
+            query = query.where(rowid >= bound)
     ranked = [(int(r.id), -float(r.rank)) for r in session.execute(query.order_by(rank).limit(limit))]
     if not ranked:
         return []
@@ -289,14 +299,22 @@ def _sqlite_hits(session: Session, match: str, topic: str | None, since: datetim
 
 
 def _pg_hits(session: Session, match: str, topic: str | None, since: datetime | None,
-             limit: int) -> list[tuple[int, float, str]]:
+             limit: int, window: int | None) -> list[tuple[int, float, str]]:
+    """Rank the newest ``window`` matches with ``ts_rank`` (each rank reads a whole ``tsvector``), keep
+    the best ``limit``, and make headlines for those only."""
     config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
     vector: ColumnElement[Any] = literal_column("articles.search_vector")
     tsq = func.to_tsquery(config, bindparam("match", match))
     score = func.ts_rank(vector, tsq)
+    where = [vector.op("@@")(tsq), *_filters(topic, since)]
+    if window is not None:
+        bound = session.scalar(select(Article.id).where(*where).order_by(Article.id.desc()).limit(1)
+                               .offset(window - 1))
+        if bound is not None:
+            where.append(Article.id >= bound)
     best = (
         select(Article.id.label("id"), score.label("score"))
-        .where(vector.op("@@")(tsq), *_filters(topic, since))
+        .where(*where)
         .order_by(score.desc(), Article.id)
         .limit(limit)
         .subquery()
@@ -315,15 +333,20 @@ def _pg_hits(session: Session, match: str, topic: str | None, since: datetime | 
 
 def search_articles(
     session: Session, query: str | Node, *, topic: str | None = None, since: datetime | None = None,
-    limit: int = 20,
+    limit: int = 20, rank_window: int | None = RANK_WINDOW,
 ) -> list[SearchHit]:
-    """The best ``limit`` articles for ``query``, best first, optionally one topic and since a time."""
+    """The best ``limit`` articles for ``query``, best first, optionally one topic and since a time.
+
+    Ranking reads every candidate, so a query that matches more than ``rank_window`` articles ranks
+    the newest ``rank_window`` of them (stored last); None ranks all. Narrow a broad query (more
+    words, ``topic``, ``since``) to reach further back.
+    """
     node = parse_query(query) if isinstance(query, str) else query
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        ranked = _sqlite_hits(session, to_fts5(node), topic, since, limit)
+        ranked = _sqlite_hits(session, to_fts5(node), topic, since, limit, rank_window)
     elif dialect == "postgresql":
-        ranked = _pg_hits(session, to_tsquery(node), topic, since, limit)
+        ranked = _pg_hits(session, to_tsquery(node), topic, since, limit, rank_window)
     else:
         raise NotImplementedError(f"full-text search is not available on {dialect!r}")
     if not ranked:

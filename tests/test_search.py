@@ -156,3 +156,17 @@ def test_database_created_before_the_index_gets_it_filled_at_start_up(db_url: st
     with db.session() as s:
         assert _urls(search_articles(s, "ascend")) == ["https://ex.com/5"]
     db.dispose()
+
+
+def test_a_broad_query_ranks_its_newest_matches(db_url: str) -> None:
+    db, ids = _store(db_url)
+    with db.session() as s:  # type: ignore[attr-defined]
+        everything = search_articles(s, "export*", rank_window=None)
+        assert len(everything) == 3
+        newest_two = search_articles(s, "export*", rank_window=2)
+        assert {h.url for h in newest_two} == {"https://ex.com/2", "https://ex.com/3"}  # stored last
+        assert len(search_articles(s, "export*", rank_window=3)) == 3
+        assert len(search_articles(s, "export*", rank_window=50)) == 3
+        filtered = search_articles(s, "export* -potato", rank_window=1)
+        assert [h.url for h in filtered] == ["https://ex.com/2"]
+    db.dispose()  # type: ignore[attr-defined]
