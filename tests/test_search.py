@@ -159,7 +159,7 @@ def test_database_created_before_the_index_gets_it_filled_at_start_up(db_url: st
 
 
 def test_a_broad_query_ranks_its_newest_matches(db_url: str) -> None:
-    db, ids = _store(db_url)
+    db, _ids = _store(db_url)
     with db.session() as s:  # type: ignore[attr-defined]
         everything = search_articles(s, "export*", rank_window=None)
         assert len(everything) == 3
