@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from classify.classifier import Classifier
 from extractors.article import extract_article, extract_article_bounded
-from extractors.feeds import parse_feed
+from extractors.feeds import parse_feed_report
 from extractors.urls import canonical_url
 from newsmon.config import Settings
 from newsmon.errors import ExtractError, FeedParseError, FetchError, HTTPStatusFailure
@@ -72,10 +72,16 @@ class PollResult:
     http_status: int | None = None
     etag: str | None = None
     last_modified: str | None = None
+    skipped: tuple[tuple[str, str], ...] = ()  # (link, reason) of entries left out (broken link)
+    dropped: int = 0  # entries beyond [fetch] max_items_per_feed
 
 
 def poll_feed(client: HttpClient, feed: repo.FeedState) -> PollResult:
-    """Fetch (conditional GET) and parse one feed. Never raises for a feed's own failure."""
+    """Fetch (conditional GET) and parse one feed. Never raises for a feed's own failure.
+
+    A broken item link is left out and reported in ``skipped``; at most
+    ``[fetch] max_items_per_feed`` items are taken (the rest counted in ``dropped``).
+    """
     try:
         page = client.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
     except FetchError as exc:
@@ -85,12 +91,17 @@ def poll_feed(client: HttpClient, feed: repo.FeedState) -> PollResult:
         return PollResult(feed, "unchanged", http_status=304, etag=feed.etag,
                           last_modified=feed.last_modified)
     try:
-        items = parse_feed(page.body, page.headers, feed.url)
+        parsed = parse_feed_report(page.body, page.headers, feed.url,
+                                   max_items=client.settings.max_items_per_feed)
     except FeedParseError as exc:
         return PollResult(feed, "failed", error=exc.reason, http_status=page.status)
+    if parsed.dropped:
+        log.warning("feed %s: %d item(s) beyond max_items_per_feed=%d ignored", feed.url, parsed.dropped,
+                    client.settings.max_items_per_feed)
     return PollResult(
-        feed, "new", tuple(items), http_status=page.status,
+        feed, "new", parsed.items, http_status=page.status,
         etag=page.headers.get("etag"), last_modified=page.headers.get("last-modified"),
+        skipped=parsed.skipped, dropped=parsed.dropped,
     )
 
 
@@ -105,6 +116,11 @@ def record_polls(db: Database, results: Sequence[PollResult], *, run_id: str, no
             if r.status == "failed":
                 repo.record_failure(s, run_id=run_id, stage="feed", url=r.feed.url,
                                     reason=r.error or "unknown error", now=now)
+            for link, reason in r.skipped:
+                repo.record_failure(s, run_id=run_id, stage="feed-item", url=link, reason=reason, now=now)
+            if r.dropped:
+                repo.record_failure(s, run_id=run_id, stage="feed-item", url=r.feed.url, now=now,
+                                    reason=f"{r.dropped} item(s) beyond [fetch] max_items_per_feed ignored")
 
 
 # -- choosing what to fetch -------------------------------------------------------------------
