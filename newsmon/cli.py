@@ -8,7 +8,6 @@ Heavy imports (Prefect, trafilatura, SQLAlchemy) happen inside the commands so `
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
@@ -206,6 +205,17 @@ def serve(state: State, interval: int | None, cron: str | None, name: str) -> No
                         pause_on_shutdown=False)
 
 
+def _usable_url(url: str) -> bool:
+    """A URL newsmon can parse and store (port in range, IPv6 literal closed, at most 2048 characters)."""
+    from extractors.urls import MAX_URL_LENGTH, canonical_url
+    from newsmon.errors import InvalidURL
+
+    try:
+        return len(canonical_url(url)) <= MAX_URL_LENGTH and len(url) <= 2 * MAX_URL_LENGTH
+    except InvalidURL:
+        return False
+
+
 def _read_url_list(stream: IO[str]) -> list[str]:
     """The URLs of a backfill list: the first word of each line; blank and ``#`` lines skipped.
 
@@ -218,14 +228,14 @@ def _read_url_list(stream: IO[str]) -> list[str]:
         if not line or line.startswith("#"):
             continue
         url = line.split()[0]
-        if url.startswith(("http://", "https://")):
+        if url.startswith(("http://", "https://")) and _usable_url(url):
             urls.append(url)
         else:
-            bad.append((number, line))
+            bad.append((number, line[:200]))
     if bad:
         number, line = bad[0]
         more = f" ({len(bad)} such lines)" if len(bad) > 1 else ""
-        raise click.UsageError(f"line {number}: {line!r} is not an http(s) URL{more}; nothing was fetched")
+        raise click.UsageError(f"line {number}: {line!r} is not a usable http(s) URL{more}; nothing was fetched")
     return urls
 
 
@@ -273,19 +283,26 @@ def _expand_inputs(inputs: Sequence[str]) -> Iterator[str]:
             yield given
 
 
-def _read_input(given: str, client: Any) -> tuple[bytes, str]:
+def _read_input(given: str, client: Any, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes of one input: fetched (URL) or read (file; ``.gz`` inflated, capped at ``max_bytes``)."""
+    from newsmon.decoding import DecodedTooLarge, UnsupportedEncoding, gunzip_capped
+
     if given.startswith(("http://", "https://")):
         page = client.fetch_page(given, trusted=True)
         return page.body, page.final_url
     path = Path(given)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            # a .gz input is compressed: its size on disk says little, the cap applies when inflating
+            data = fh.read() if path.name.endswith(".gz") else fh.read(max_bytes + 1)
     except OSError as exc:
         raise NewsmonError(f"{given}: cannot read: {exc.strerror or exc}") from exc
     if path.name.endswith(".gz"):
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+            data = gunzip_capped(data, max_bytes)
+        except DecodedTooLarge as exc:
+            raise NewsmonError(f"{given}: decompresses to more than max_bytes={max_bytes}; skipped") from exc
+        except UnsupportedEncoding as exc:
             raise NewsmonError(f"{given}: not a valid gzip file: {exc}") from exc
     return data, path.resolve().as_uri()
 
@@ -297,28 +314,32 @@ def _iso(value: datetime | None) -> str | None:
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="URL_OR_PATH...")
 @click.option("--jsonl", is_flag=True, help='One JSON line per input: {"input","title","published","text"}.')
+@click.option("--time-limit", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
+              metavar="SECONDS", help="Stop extracting one input after this long (it fails, the rest go on).")
 @pass_state
-def extract(state: State, inputs: tuple[str, ...], jsonl: bool) -> None:
+def extract(state: State, inputs: tuple[str, ...], jsonl: bool, time_limit: float) -> None:
     """Print the clean article of each URL or HTML file: title, published date, text.
 
     A directory means every *.html / *.html.gz file in it. With --jsonl, one line per input in
     order; a failed input gives {"input","error"} and the rest go on. No database needed.
+    Each input is bounded: fetching by [fetch] timeout and max_bytes (a .gz file by max_bytes once
+    inflated), extracting by --time-limit (in a worker process that is stopped when it runs over).
 
     \b
     Examples:
       newsmon extract https://example.com/news/chip-rules.html
       newsmon extract saved_pages/ --jsonl > articles.jsonl
     """
-    from extractors.article import extract_article
+    from extractors.article import BoundedExtractor
     from newsmon.httpclient import HttpClient
 
     settings = state.settings()
     failed = 0
-    with HttpClient(settings.fetch) as client:
+    with HttpClient(settings.fetch) as client, BoundedExtractor(workers=1, time_limit=time_limit) as bounded:
         for given in _expand_inputs(inputs):
             try:
-                body, url = _read_input(given, client)
-                article = extract_article(body, url, max_bytes=settings.fetch.max_bytes)
+                body, url = _read_input(given, client, settings.fetch.max_bytes)
+                article = bounded.extract(body, url, max_bytes=settings.fetch.max_bytes)
             except NewsmonError as err:
                 failed += 1
                 message = getattr(err, "reason", None) or str(err)
@@ -389,10 +410,11 @@ def _parse_since(value: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise click.BadParameter(f"expected an ISO 8601 date or time, e.g. 2026-11-01 or "
-                                 f"2026-11-01T08:00:00Z; got {value!r}", param_hint="--since") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)  # OverflowError for 0001-01-01T00:00:00+01:00 (year 0 in UTC)
+    except (ValueError, OverflowError) as exc:
+        raise click.BadParameter(f"expected an ISO 8601 date or time between years 1 and 9999 in UTC, e.g. "
+                                 f"2026-11-01 or 2026-11-01T08:00:00Z; got {value!r}", param_hint="--since") from exc
 
 
 @cli.command()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from classify.classifier import Classifier
@@ -26,9 +27,10 @@ from extractors.article import extract_article, extract_article_bounded
 from extractors.feeds import parse_feed_report
 from extractors.urls import canonical_url
 from newsmon.config import Settings
-from newsmon.errors import ExtractError, FeedParseError, FetchError, HTTPStatusFailure
+from newsmon.errors import ExtractError, FeedParseError, FetchError, HTTPStatusFailure, InvalidURL
 from newsmon.httpclient import HttpClient
 from newsmon.models import ExtractedArticle, FeedItem, FetchedPage
+from newsmon.workers import die_with_parent
 from storage import repo
 from storage.db import Database
 from storage.schema import Article
@@ -217,7 +219,8 @@ class ExtractorPool:
                 if self._pool is not None:
                     self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=die_with_parent,  # a kill -9 of this process ends its workers too
                 )
             return self._pool
 
@@ -309,7 +312,7 @@ def ingest(
         if not pending:
             return
         with db.session() as s:
-            outcomes = [_store_one(s, done, classifier, report, run_id=run_id, now=now()) for done in pending]
+            outcomes = [_store_guarded(s, done, classifier, report, run_id=run_id, now=now()) for done in pending]
         if on_progress is not None:
             for done, outcome in zip(pending, outcomes, strict=True):
                 on_progress(done.item, outcome)
@@ -326,6 +329,36 @@ def ingest(
                 flush()
         flush()
     return report
+
+
+def _store_guarded(
+    session: Session, done: _Fetched, classifier: Classifier, report: IngestReport, *,
+    run_id: str, now: datetime,
+) -> str:
+    """:func:`_store_one` guarded: a value the database refuses fails this item, not the batch.
+
+    On PostgreSQL each item runs in a savepoint (its own rollback); SQLite does not enforce column
+    widths, and values are cut or refused before writing anyway (:mod:`storage.repo`).
+    """
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            with session.begin_nested():
+                return _store_one(session, done, classifier, report, run_id=run_id, now=now)
+        return _store_one(session, done, classifier, report, run_id=run_id, now=now)
+    except (DBAPIError, InvalidURL) as exc:
+        reason = _db_reason(exc)
+        report.failures.append((done.item.url, reason))
+        repo.record_failure(session, run_id=run_id, stage="store", url=done.item.url, reason=reason, now=now)
+        log.warning("%s could not be stored: %s", done.item.url, reason)
+        return "failed"
+
+
+def _db_reason(exc: Exception) -> str:
+    if isinstance(exc, InvalidURL):
+        return exc.reason
+    orig = getattr(exc, "orig", None)
+    first = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    return f"the database refused a value: {first[:300]}"
 
 
 def _store_one(

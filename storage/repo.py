@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from newsmon.errors import InvalidURL
 from newsmon.models import Classification, ExtractedArticle, FeedSpec
 from storage.schema import Article, Failure, Feed, Run, dialect_insert
 
@@ -22,6 +23,7 @@ __all__ = [
     "NewArticle",
     "StoredArticle",
     "article_count",
+    "clip",
     "ensure_feeds",
     "failures_of_run",
     "finish_run",
@@ -38,6 +40,18 @@ __all__ = [
 ]
 
 _IN_BATCH = 500
+# column widths (storage.schema): values longer than these are cut (names) or refused (URLs,
+# validators) here, so PostgreSQL never rejects a write batch for one over-long value
+_NAME = 512
+_LANG = 16
+_ETAG = 1024
+_LAST_MODIFIED = 256
+_FAILURE_URL = 4096
+
+
+def clip(value: str | None, width: int) -> str | None:
+    """``value`` cut to ``width`` characters (None stays None)."""
+    return value if value is None or len(value) <= width else value[:width]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +122,14 @@ def record_feed_poll(
 ) -> None:
     """Record one poll of a feed: validators on success, failure streak on error."""
     values: dict[str, Any] = {"last_polled_at": now, "last_status": status}
+    # a validator that does not fit is useless cut (the server would not recognise it): drop it, the
+    # next poll is then an unconditional GET
+    if etag is not None and len(etag) > _ETAG:
+        etag = None
+    if last_modified is not None and len(last_modified) > _LAST_MODIFIED:
+        last_modified = None
+    if error is not None:
+        error = error[:4000]
     if ok:
         values.update(consecutive_failures=0, last_error=None, last_success_at=now)
         if etag is not None or last_modified is not None:
@@ -128,7 +150,13 @@ def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
 
 
 def insert_article(session: Session, new: NewArticle, *, now: datetime) -> int | None:
-    """Store an article unless its canonical URL is already stored. Returns the new id or None."""
+    """Store an article unless its canonical URL is already stored. Returns the new id or None.
+
+    Names (source, author, site name, language) too long for their columns are cut; a URL too long
+    for its column raises :class:`~newsmon.errors.InvalidURL` (the caller records it as a failure).
+    """
+    if len(new.url) > 2048 or len(new.link) > 4096:
+        raise InvalidURL(new.link[:300], "URL longer than the database column (2048 canonical / 4096 link)")
     a = new.article
     stmt = (
         dialect_insert(session)(Article)
@@ -136,16 +164,16 @@ def insert_article(session: Session, new: NewArticle, *, now: datetime) -> int |
             url=new.url,
             link=new.link,
             feed_id=new.feed_id,
-            source=new.source,
+            source=clip(new.source, _NAME) or "",
             origin=new.origin,
             title=a.title,
             text=a.text,
             summary=new.summary,
             published_at=a.published,
             fetched_at=now,
-            author=a.author,
-            site_name=a.site_name,
-            language=a.language,
+            author=clip(a.author, _NAME),
+            site_name=clip(a.site_name, _NAME),
+            language=clip(a.language, _LANG),
             topics=[],
             scores={},
             evidence={},
@@ -177,7 +205,8 @@ def record_failure(
     transient: bool = False,
 ) -> None:
     """Record one failure of one feed, page or delivery (``transient``: worth retrying soon)."""
-    session.add(Failure(run_id=run_id, stage=stage, url=url, reason=reason[:4000], at=now, transient=transient))
+    session.add(Failure(run_id=run_id, stage=stage[:32], url=url[:_FAILURE_URL], reason=reason[:4000], at=now,
+                        transient=transient))
 
 
 def permanent_failure_counts(session: Session, urls: Iterable[str]) -> dict[str, int]:
