@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +37,7 @@ from storage.db import Database
 from storage.schema import Article
 
 __all__ = [
+    "DatabaseHostGate",
     "ExtractorPool",
     "IngestItem",
     "IngestReport",
@@ -123,6 +125,47 @@ def record_polls(db: Database, results: Sequence[PollResult], *, run_id: str, no
             if r.dropped:
                 repo.record_failure(s, run_id=run_id, stage="feed-item", url=r.feed.url, now=now,
                                     reason=f"{r.dropped} item(s) beyond [fetch] max_items_per_feed ignored")
+
+
+# -- politeness shared by every process ---------------------------------------------------------
+
+
+class DatabaseHostGate:
+    """The HTTP client's :class:`~newsmon.httpclient.HostGate`, kept in the ``host_backoff`` table.
+
+    A 429/503 with Retry-After seen by any process is written there at once, so every worker and
+    every process (other cycles, backfills) leaves the host alone until then. Reads are cached for
+    ``refresh`` seconds; this process's own back-offs apply immediately.
+    """
+
+    def __init__(self, db: Database, *, refresh: float = 10.0) -> None:
+        self.db = db
+        self.refresh = refresh
+        self._lock = threading.Lock()
+        self._cache: dict[str, datetime] = {}
+        self._loaded_at = float("-inf")
+
+    def blocked_until(self, host: str, now: datetime) -> datetime | None:
+        with self._lock:
+            stale = time.monotonic() - self._loaded_at > self.refresh
+        if stale:
+            with self.db.session() as s:
+                fresh = repo.host_backoffs(s, now=now)
+            with self._lock:
+                for h, mine in self._cache.items():  # keep our own, maybe not yet visible
+                    if mine > fresh.get(h, now):
+                        fresh[h] = mine
+                self._cache = fresh
+                self._loaded_at = time.monotonic()
+        with self._lock:
+            found = self._cache.get(host)
+        return found if found is not None and found > now else None
+
+    def back_off(self, host: str, until: datetime, reason: str) -> None:
+        with self._lock:
+            self._cache[host] = max(until, self._cache.get(host, until))
+        with self.db.session() as s:
+            repo.record_host_backoff(s, host, until=until, reason=reason, now=utcnow())
 
 
 # -- choosing what to fetch -------------------------------------------------------------------

@@ -26,14 +26,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsmon.errors import StorageError
 from storage import outbox as _outbox  # noqa: F401  (registers the story/delivery tables)
-from storage.schema import Base, SchemaVersion
+from storage.schema import Base, HostBackoff, SchemaVersion
 
 __all__ = ["SCHEMA_VERSION", "Database", "mask_database_url", "open_database"]
 
 log = logging.getLogger(__name__)
 
+
+
+def _add_host_backoff(conn: Connection) -> None:
+    """Version 2: the ``host_backoff`` table (429/503 Retry-After per host, honoured by every process)."""
+    HostBackoff.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 # version -> step that upgrades a database from version-1 to version. Version 1 is the first schema.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_host_backoff}
 SCHEMA_VERSION = max(MIGRATIONS, default=1)
 
 

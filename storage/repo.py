@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from newsmon.errors import InvalidURL
 from newsmon.models import Classification, ExtractedArticle, FeedSpec
-from storage.schema import Article, Failure, Feed, Run, dialect_insert
+from storage.schema import Article, Failure, Feed, HostBackoff, Run, dialect_insert
 
 __all__ = [
     "FeedState",
@@ -27,6 +27,7 @@ __all__ = [
     "ensure_feeds",
     "failures_of_run",
     "finish_run",
+    "host_backoffs",
     "insert_article",
     "iter_articles",
     "known_urls",
@@ -35,6 +36,7 @@ __all__ = [
     "recent_failures",
     "record_failure",
     "record_feed_poll",
+    "record_host_backoff",
     "set_classification",
     "start_run",
 ]
@@ -280,3 +282,23 @@ def article_count(session: Session) -> int:
 def recent_failures(session: Session, *, limit: int = 50) -> list[Failure]:
     """The newest recorded failures, newest first."""
     return list(session.scalars(select(Failure).order_by(Failure.id.desc()).limit(limit)))
+
+
+def record_host_backoff(session: Session, host: str, *, until: datetime, reason: str, now: datetime) -> None:
+    """Remember that ``host`` must be left alone until ``until`` (a later time already stored wins)."""
+    host = host[:255]
+    session.execute(
+        dialect_insert(session)(HostBackoff)
+        .values(host=host, until=until, reason=reason[:200], updated_at=now)
+        .on_conflict_do_nothing(index_elements=["host"])
+    )
+    session.execute(
+        update(HostBackoff).where(HostBackoff.host == host, HostBackoff.until < until)
+        .values(until=until, reason=reason[:200], updated_at=now)
+    )
+
+
+def host_backoffs(session: Session, *, now: datetime) -> dict[str, datetime]:
+    """Hosts still to be left alone at ``now``, with the time until which."""
+    rows = session.execute(select(HostBackoff.host, HostBackoff.until).where(HostBackoff.until > now))
+    return {str(h): u for h, u in rows}
