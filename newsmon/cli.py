@@ -75,23 +75,36 @@ def _check_alert_topics(settings: Settings) -> None:
             raise ConfigError(settings.source, key, f"unknown topic {topic!r}; expected one of {known}")
 
 
-def _open_db(settings: Settings) -> Database:
+def _open_db(settings: Settings, *, writable: bool = False) -> Database:
+    """Open (and migrate) the database; ``writable``: also prove it can be written, before any work."""
     from storage.db import open_database
 
     try:
-        return open_database(settings.database_url)
+        db = open_database(settings.database_url)
+        if writable:
+            try:
+                db.check_writable()
+            except NewsmonError:
+                db.dispose()
+                raise
+        return db
     except NewsmonError as err:
         raise click.ClickException(f"cannot use the database: {err}") from err
 
 
 def _run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
     """Run a flow in this process; newsmon's own errors become clean messages, not tracebacks."""
+    from sqlalchemy.exc import DBAPIError
+
     try:
         result: dict[str, Any] = flow(**parameters)
     except ConfigError as err:
         raise ConfigProblem(err) from err
     except NewsmonError as err:
         raise click.ClickException(str(err)) from err
+    except DBAPIError as err:  # the database went away or turned read-only during the run
+        first = (str(err.orig or err).strip().splitlines() or [type(err).__name__])[0]
+        raise click.ClickException(f"database error during the run: {first}") from err
     except RuntimeError as err:
         if "Prefect" not in str(err):
             raise
@@ -162,7 +175,7 @@ def run(state: State, as_json: bool) -> None:
       NEWSMON_DATABASE_URL=postgresql+psycopg://user@db/newsmon newsmon run
     """
     settings = state.settings()
-    _open_db(settings).dispose()
+    _open_db(settings, writable=True).dispose()
     from flows.cycle import run_cycle
     from newsmon.summary import render_summary
 
@@ -260,7 +273,7 @@ def backfill(state: State, file: IO[str], alert: bool, as_json: bool, no_progres
     """
     settings = state.settings()
     urls = _read_url_list(file)
-    _open_db(settings).dispose()
+    _open_db(settings, writable=True).dispose()
     from flows.backfill import run_backfill
     from newsmon.summary import render_summary
 
