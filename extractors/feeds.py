@@ -54,7 +54,7 @@ def html_to_text(fragment: str) -> str:
 def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         # dict.get: FeedParserDict.get maps updated_parsed to published_parsed with a DeprecationWarning
-        value = dict.get(entry, key)  # type: ignore[arg-type]
+        value = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
         if isinstance(value, time.struct_time):
             return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     return None

@@ -235,16 +235,21 @@ class _Deadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
+        self.at = float("inf")
         self.expired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
-        self._timer.start()
+
+    def start(self) -> None:
+        """Start the clock (once): when the first request may go out, not while waiting for a host slot."""
+        if self.at == float("inf"):
+            self.at = time.monotonic() + self.seconds
+            self._timer.start()
 
     def remaining(self) -> float:
-        return max(0.001, self.at - time.monotonic())
+        return max(0.001, min(self.seconds, self.at - time.monotonic()))
 
     def trace(self, name: str, info: dict[str, Any]) -> None:
         if name.endswith("connect_tcp.complete"):
@@ -399,32 +404,42 @@ class HttpClient:
         for _hop in range(self.settings.max_redirects + 1):
             self._guard(current, hop_policy)
             self._check_gate(url, current)
-            with self._slot(current), self._stream(current, headers, hop_policy, deadline) as response:
-                if response.status_code in _REDIRECTS and "location" in response.headers:
-                    try:
-                        current = join_url(current, response.headers["location"])
-                    except InvalidURL as exc:
-                        raise FetchError(url, f"redirect to an invalid URL: {exc.reason}") from exc
-                    if policy.trusted and _host_of(current) != origin_host:
-                        # the user named a host, not wherever it points to: another host is checked
-                        hop_policy = _Policy(trusted=False)
-                    continue
-                if response.status_code == 304:
-                    return FetchedPage(url, current, 304, b"", "", dict(response.headers))
-                if response.status_code >= 400:
-                    failure = HTTPStatusFailure(url, response.status_code)
-                    failure.backed_off = self._note_backoff(current, response)  # type: ignore[attr-defined]
-                    raise failure
-                body = self._read_capped(url, response, deadline)
-                return FetchedPage(
-                    url=url,
-                    final_url=current,
-                    status=response.status_code,
-                    body=body,
-                    content_type=response.headers.get("content-type", ""),
-                    headers=dict(response.headers),
-                )
+            with self._slot(current):
+                deadline.start()
+                page = self._hop(url, current, headers, hop_policy, deadline)
+            if isinstance(page, FetchedPage):
+                return page
+            current = page
+            if policy.trusted and _host_of(current) != origin_host:
+                # the user named a host, not wherever it points to: another host is checked
+                hop_policy = _Policy(trusted=False)
         raise TooManyRedirects(url, f"more than {self.settings.max_redirects} redirects")
+
+    def _hop(
+        self, url: str, current: str, headers: dict[str, str], policy: _Policy, deadline: _Deadline
+    ) -> FetchedPage | str:
+        """One request: the page, or the URL a redirect points to."""
+        with self._stream(current, headers, policy, deadline) as response:
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                try:
+                    return join_url(current, response.headers["location"])
+                except InvalidURL as exc:
+                    raise FetchError(url, f"redirect to an invalid URL: {exc.reason}") from exc
+            if response.status_code == 304:
+                return FetchedPage(url, current, 304, b"", "", dict(response.headers))
+            if response.status_code >= 400:
+                failure = HTTPStatusFailure(url, response.status_code)
+                failure.backed_off = self._note_backoff(current, response)  # type: ignore[attr-defined]
+                raise failure
+            body = self._read_capped(url, response, deadline)
+            return FetchedPage(
+                url=url,
+                final_url=current,
+                status=response.status_code,
+                body=body,
+                content_type=response.headers.get("content-type", ""),
+                headers=dict(response.headers),
+            )
 
     def _check_gate(self, url: str, current: str) -> None:
         host = _host_of(current)

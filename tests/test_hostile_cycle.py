@@ -153,9 +153,9 @@ def test_retry_after_is_honoured_by_every_process_through_the_database(http: Loo
             first.fetch_feed(http.url("/other.rss"))  # same host: left alone
     # a second process (its own client and gate, same database) honours it without asking the host
     second_db = open_database(db_url)
-    with HttpClient(s.fetch, retry_delays=(), gate=DatabaseHostGate(second_db)) as second:
-        with pytest.raises(HostBackingOff):
-            second.fetch_page(http.url("/other.rss"), trusted=True)
+    with HttpClient(s.fetch, retry_delays=(), gate=DatabaseHostGate(second_db)) as second, \
+            pytest.raises(HostBackingOff):
+        second.fetch_page(http.url("/other.rss"), trusted=True)
     assert http.hits("/other.rss") == 0
     with db.session() as sess:
         (until,) = repo.host_backoffs(sess, now=utcnow()).values()
