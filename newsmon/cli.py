@@ -218,37 +218,43 @@ def serve(state: State, interval: int | None, cron: str | None, name: str) -> No
                         pause_on_shutdown=False)
 
 
-def _usable_url(url: str) -> bool:
-    """A URL newsmon can parse and store (port in range, IPv6 literal closed, at most 2048 characters)."""
+def _unusable_reason(url: str) -> str | None:
+    """Why newsmon cannot parse or store this http(s) URL (bad port, broken IPv6 literal, too long), else None."""
     from extractors.urls import MAX_URL_LENGTH, canonical_url
     from newsmon.errors import InvalidURL
 
     try:
-        return len(canonical_url(url)) <= MAX_URL_LENGTH and len(url) <= 2 * MAX_URL_LENGTH
-    except InvalidURL:
-        return False
+        if len(canonical_url(url)) > MAX_URL_LENGTH or len(url) > 2 * MAX_URL_LENGTH:
+            return f"longer than {MAX_URL_LENGTH} characters"
+    except InvalidURL as exc:
+        return exc.reason
+    return None
 
 
 def _read_url_list(stream: IO[str]) -> list[str]:
     """The URLs of a backfill list: the first word of each line; blank and ``#`` lines skipped.
 
-    Raises :class:`click.UsageError` naming the first line that is not an http(s) URL.
+    Raises :class:`click.UsageError` naming the first line that is not a usable http(s) URL.
     """
     urls: list[str] = []
-    bad: list[tuple[int, str]] = []
+    bad: list[tuple[int, str, str]] = []
     for number, raw in enumerate(stream, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         url = line.split()[0]
-        if url.startswith(("http://", "https://")) and _usable_url(url):
-            urls.append(url)
+        if not url.startswith(("http://", "https://")):
+            bad.append((number, line[:200], "is not an http(s) URL"))
+            continue
+        reason = _unusable_reason(url)
+        if reason:
+            bad.append((number, line[:200], f"is not a usable URL ({reason})"))
         else:
-            bad.append((number, line[:200]))
+            urls.append(url)
     if bad:
-        number, line = bad[0]
+        number, line, why = bad[0]
         more = f" ({len(bad)} such lines)" if len(bad) > 1 else ""
-        raise click.UsageError(f"line {number}: {line!r} is not a usable http(s) URL{more}; nothing was fetched")
+        raise click.UsageError(f"line {number}: {line!r} {why}{more}; nothing was fetched")
     return urls
 
 

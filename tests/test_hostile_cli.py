@@ -217,3 +217,12 @@ def test_run_with_bad_item_links_exits_0_and_records_them(tmp_path: Path, http: 
     recorded = cli.jsonl("failures", "--jsonl", config=config)
     assert sorted(f["url"] for f in recorded) == ["http://[::1/x", "http://a:99999/x"]
     assert all(f["stage"] == "feed-item" for f in recorded)
+
+
+def test_backfill_list_with_an_unparseable_url_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "urls.txt").write_text("https://example.com/a\nhttp://[::1/x\n", encoding="utf-8")
+    (tmp_path / "newsmon.toml").write_text(f'database_url = "sqlite:///{tmp_path}/n.db"\n', encoding="utf-8")
+    done = newsmon(tmp_path, "backfill", "urls.txt")
+    no_traceback(done)
+    assert done.returncode == 2 and "line 2: 'http://[::1/x' is not a usable URL (not a valid URL: Invalid IPv6 URL)" \
+        in done.stderr
