@@ -126,15 +126,16 @@ def record_feed_poll(
     values: dict[str, Any] = {"last_polled_at": now, "last_status": status}
     # a validator that does not fit is useless cut (the server would not recognise it): drop it, the
     # next poll is then an unconditional GET
+    dropped = False
     if etag is not None and len(etag) > _ETAG:
-        etag = None
+        etag, dropped = None, True
     if last_modified is not None and len(last_modified) > _LAST_MODIFIED:
-        last_modified = None
+        last_modified, dropped = None, True
     if error is not None:
         error = error[:4000]
     if ok:
         values.update(consecutive_failures=0, last_error=None, last_success_at=now)
-        if etag is not None or last_modified is not None:
+        if etag is not None or last_modified is not None or dropped:
             values.update(etag=etag, last_modified=last_modified)
     else:
         values.update(consecutive_failures=Feed.consecutive_failures + 1, last_error=error)
