@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsmon.errors import StorageError
 from storage import outbox as _outbox  # noqa: F401  (registers the story/delivery tables)
 from storage.schema import Base, HostBackoff, SchemaVersion
+from storage.search_index import ensure_search_index
 
 __all__ = ["SCHEMA_VERSION", "Database", "mask_database_url", "open_database"]
 
@@ -151,6 +152,7 @@ def migrate(engine: Engine) -> int:
             Base.metadata.create_all(conn)
             conn.execute(insert(SchemaVersion).values(id=1, version=SCHEMA_VERSION))
             log.info("created database schema version %d", SCHEMA_VERSION)
+            ensure_search_index(conn)
             return SCHEMA_VERSION
         if version > SCHEMA_VERSION:
             raise StorageError(
@@ -161,6 +163,8 @@ def migrate(engine: Engine) -> int:
             log.info("migrating database schema to version %d", step)
             MIGRATIONS[step](conn)
             conn.execute(update(SchemaVersion).values(version=step))
+        # idempotent: databases created before the search index existed get it here, filled
+        ensure_search_index(conn)
         return SCHEMA_VERSION
 
 
