@@ -165,3 +165,21 @@ def test_retry_after_is_honoured_by_every_process_through_the_database(http: Loo
     assert timedelta(seconds=100) < until - datetime.now(UTC) <= timedelta(seconds=121)
     db.dispose()
     second_db.dispose()
+
+
+def test_a_version_1_database_gets_the_host_backoff_table(db_url: str) -> None:
+    from sqlalchemy import inspect, text, update
+
+    from storage.db import SCHEMA_VERSION
+    from storage.schema import SchemaVersion
+
+    db = open_database(db_url)
+    with db.engine.begin() as conn:  # make it look like a database from before this table
+        conn.execute(text("DROP TABLE host_backoff"))
+        conn.execute(update(SchemaVersion).values(version=1))
+    db.dispose()
+    db = open_database(db_url)
+    assert SCHEMA_VERSION == 2 and inspect(db.engine).has_table("host_backoff")
+    with db.session() as s:
+        assert s.scalar(select(SchemaVersion.version)) == 2
+    db.dispose()
