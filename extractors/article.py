@@ -45,6 +45,7 @@ from extractors.cleanup import Block, clean_blocks, prune_chrome
 from extractors.metadata import PageMetadata, read_metadata
 from newsmon.errors import ExtractError, UnsupportedContent
 from newsmon.models import ExtractedArticle
+from newsmon.workers import die_with_parent
 
 __all__ = [
     "DEFAULT_TIME_LIMIT",
@@ -86,9 +87,10 @@ _WS_RE = re.compile(r"\s+")
 _TAG_RE = re.compile(r"<[A-Za-z]")
 _HTML_HINT_RE = re.compile(r"<\s*(?:!doctype|html|head|body|p|div|article|meta|title)\b", re.I)
 
+# huge_tree: libxml2 otherwise stops at 256 levels of nesting and the text below is lost silently
 _HTML_PARSER = HTMLParser(
     collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
-    remove_pis=True,
+    remove_pis=True, huge_tree=True,
 )
 _EXTRACTOR_OPTIONS = Extractor(output_format="python", comments=False, with_metadata=False)
 # Trafilatura's default tree-size check would refuse long live blogs; our own guard is MAX_TAGS.
@@ -175,8 +177,38 @@ def prepare_html(html: str | bytes, url: str, max_bytes: int | None = None) -> s
     return text
 
 
+MAX_DEPTH = 1000  # nesting kept; deeper container tags are dropped (their text is kept)
+# elements whose end tag HTML requires, so counting start and end tags tracks the real depth
+_NESTING_TAG = re.compile(
+    r"<(/?)(div|span|section|article|main|aside|header|footer|nav|figure|blockquote|center|font|"
+    r"em|strong|b|i|u|small|big|sub|sup|a|form|table|tbody)\b[^<>]*>", re.IGNORECASE)
+
+
+def flatten_depth(text: str, limit: int = MAX_DEPTH) -> str:
+    """The page with container tags nested deeper than ``limit`` removed, their text kept.
+
+    libxml2 stops at 2,048 levels even with ``huge_tree`` (256 without) and drops what lies below;
+    a page nested that deep is hostile or broken, and its text is still worth reading. Linear time:
+    one pass of a regular expression that cannot backtrack across ``<``.
+    """
+    if text.count("<") < limit:
+        return text
+    depth = 0
+
+    def visit(m: re.Match[str]) -> str:
+        nonlocal depth
+        if m.group(1):
+            depth = max(0, depth - 1)
+            return m.group(0) if depth < limit else " "
+        depth += 1
+        return m.group(0) if depth <= limit else " "
+
+    return _NESTING_TAG.sub(visit, text)
+
+
 def parse_html(text: str, url: str) -> HtmlElement:
     """Parse the page once with lxml (bytes in, so a declared encoding cannot trip lxml)."""
+    text = flatten_depth(text)
     try:
         tree = document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_HTML_PARSER)
     except (etree.ParserError, ValueError) as exc:
@@ -406,7 +438,7 @@ def extract_article_bounded(
         html = html[:max_bytes]
     own = executor is None
     pool = executor or ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent)
     future = pool.submit(_extract_in_child, html, url, fallback_title, fallback_published,
                          max_bytes)
     try:
@@ -443,7 +475,7 @@ class BoundedExtractor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         """A fresh pool of ``spawn``-started workers (safe to create from any thread)."""
-        return ProcessPoolExecutor(max_workers=self.workers,
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=die_with_parent,
                                    mp_context=multiprocessing.get_context("spawn"))
 
     def extract(
