@@ -174,36 +174,61 @@ def run(state: State, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--interval", type=click.IntRange(min=30), metavar="SECONDS",
-              help="Run a cycle every SECONDS (default 900 when --cron is not given).")
+              help="Run a cycle every SECONDS (default: [schedule] in the config, else 900).")
 @click.option("--cron", metavar="EXPR", help='Run on a cron schedule instead, e.g. "*/10 * * * *".')
 @click.option("--name", default="newsmon", show_default=True, help="Deployment name in Prefect.")
 @pass_state
 def serve(state: State, interval: int | None, cron: str | None, name: str) -> None:
     """Run the cycle on a schedule, as a Prefect deployment served from this process.
 
-    Stops with Ctrl-C. At most one cycle runs at a time. For a long-running service, start a
-    Prefect server (`prefect server start`) and set PREFECT_API_URL so runs are kept between
-    restarts and visible in the Prefect UI; see deploy/ for systemd and work-pool recipes.
+    Prefect needs a server to turn a schedule into runs. With PREFECT_API_URL set, newsmon serves
+    against that server; without it, newsmon starts a local Prefect server itself (127.0.0.1, a
+    free port, its state in the `prefect` folder of newsmon's data directory) and stops it on exit.
+    The schedule comes from --interval/--cron, else the config's [schedule] section, else every
+    900 s. At most one cycle runs at a time; a tick that falls due while a cycle runs is dropped.
+    Ctrl-C or SIGTERM stops serving once the running cycle is done (a second Ctrl-C cancels it).
 
     \b
     Examples:
       newsmon serve --interval 600
       newsmon serve --cron "*/15 6-22 * * 1-5"
+      PREFECT_API_URL=http://127.0.0.1:4200/api newsmon serve
     """
     if interval and cron:
         raise click.UsageError("give --interval or --cron, not both")
     settings = state.settings()
-    _open_db(settings).dispose()
-    from flows.cycle import run_cycle
-
-    parameters = {"config_path": state.config_path()}
-    schedule = f"cron {cron!r}" if cron else f"every {interval or 900} s"
-    click.echo(f"newsmon: serving deployment {name!r}, {schedule}; Ctrl-C stops", err=True)
+    if not interval and not cron:
+        interval, cron = settings.schedule.interval, settings.schedule.cron
     if cron:
-        run_cycle.serve(name=name, cron=cron, parameters=parameters, limit=1, pause_on_shutdown=False)
-    else:
-        run_cycle.serve(name=name, interval=interval or 900, parameters=parameters, limit=1,
-                        pause_on_shutdown=False)
+        _check_cron(cron)
+    _open_db(settings).dispose()
+    from flows.serve_supervisor import supervise
+
+    try:
+        code = supervise(name=name, interval=None if cron else (interval or 900), cron=cron,
+                         config_path=state.config_path(), prefect_home=settings.schedule.prefect_home,
+                         api_url=os.environ.get("PREFECT_API_URL") or None)
+    except NewsmonError as err:
+        raise click.ClickException(str(err)) from err
+    sys.exit(code)
+
+
+def _check_cron(expr: str) -> None:
+    """Refuse a cron expression Prefect's scheduler would refuse, before anything starts."""
+    from pydantic import ValidationError
+
+    from newsmon.config import check_cron
+
+    problem = check_cron(expr)
+    if problem is None:
+        from prefect.client.schemas.schedules import CronSchedule
+
+        try:
+            CronSchedule(cron=expr)
+        except ValidationError as err:
+            problem = f"invalid cron expression {expr!r}: {err.errors()[0]['msg']}"
+    if problem:
+        raise click.BadParameter(problem, param_hint="--cron / schedule.cron")
 
 
 def _read_url_list(stream: IO[str]) -> list[str]:
