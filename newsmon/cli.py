@@ -102,16 +102,39 @@ def _run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
 
 
 def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    """stderr gets newsmon's progress lines only, unless -v (info) or -vv (debug) asks for logs.
+
+    Feed, page and delivery failures are data: they are in the summary, not in log lines.
+    """
+    level = logging.ERROR if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # Prefect reads its settings from the environment when first imported
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", logging.getLevelName(level))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING" if verbose else "ERROR")
     # the ephemeral server needs 10-25 s on a busy 2-core machine; Prefect's default wait is 20 s
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     # apprise logs request details at DEBUG; never let tokens reach a log
-    logging.getLogger("apprise").setLevel(max(level, logging.INFO))
+    apprise_log = logging.getLogger("apprise")
+    apprise_log.setLevel(max(level, logging.INFO))
+    # apprise's own warnings (a failed delivery) are captured by alerts.deliver and reported in the
+    # summary; without -v they must not also reach stderr
+    apprise_log.propagate = verbose > 0
+
+
+def _use_local_server(settings: Settings) -> None:
+    """Without PREFECT_API_URL, use the local Prefect server of a running `newsmon serve`, if any.
+
+    That is faster than Prefect's ephemeral mode (no server to start) and keeps two processes from
+    writing one ephemeral SQLite database at once.
+    """
+    if os.environ.get("PREFECT_API_URL") or settings.schedule.prefect_home is None:
+        return
+    from flows.localserver import running_local_server
+
+    url = running_local_server(settings.schedule.prefect_home)
+    if url:
+        os.environ["PREFECT_API_URL"] = url
 
 
 @click.group(context_settings=CONTEXT)
@@ -164,6 +187,7 @@ def run(state: State, as_json: bool) -> None:
     """
     settings = state.settings()
     _open_db(settings).dispose()
+    _use_local_server(settings)
     from flows.cycle import run_cycle
     from newsmon.summary import render_summary
 
@@ -276,6 +300,7 @@ def backfill(state: State, file: IO[str], alert: bool, as_json: bool, no_progres
     settings = state.settings()
     urls = _read_url_list(file)
     _open_db(settings).dispose()
+    _use_local_server(settings)
     from flows.backfill import run_backfill
     from newsmon.summary import render_summary
 

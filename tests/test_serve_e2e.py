@@ -3,7 +3,9 @@
 No PREFECT_API_URL: newsmon starts its own local Prefect server (state in its data directory), the
 server's scheduler creates the runs, the served deployment runs them. The test waits for two
 completed scheduled cycles, checks the second one used conditional GETs, then stops serve with
-Ctrl-C (SIGINT) and checks it exits 130, cleanly, with the local server gone.
+Ctrl-C (SIGINT) and checks it exits 130, cleanly, with the local server gone. Between the two
+cycles a manual ``newsmon run`` overlaps with serve: it must find serve's server, finish, and print
+nothing on stderr but its progress line.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -40,10 +44,31 @@ def finished_runs(db: Path) -> list[tuple[str, str]]:
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
-def serve_env(tmp: Path) -> dict[str, str]:
+class Lines:
+    """Collects a pipe's lines in a thread (so the child never blocks on a full pipe)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        self._thread.join(timeout=30)
+        return "".join(self.lines)
+
+    def count(self, marker: str) -> int:
+        return sum(1 for line in list(self.lines) if marker in line)
+
+
+def serve_env(tmp: Path, *, mkdir: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSMON_", "PREFECT_"))}
     env.update(HOME=str(tmp / "home"), XDG_DATA_HOME=str(tmp / "xdg-data"), PYTHONWARNINGS="default")
-    (tmp / "home").mkdir()
+    if mkdir:
+        (tmp / "home").mkdir()
     return env
 
 
@@ -74,43 +99,56 @@ allow_private_networks = true
         [sys.executable, "-m", "newsmon", "--config", str(config), "serve", "--interval", "30"],
         env=serve_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout, stderr = Lines(proc.stdout), Lines(proc.stderr)
+    manual: subprocess.CompletedProcess[str] | None = None
+    manual_seconds = 0.0
     try:
-        server_pid = None
-        deadline = started + 240
-        while len(finished_runs(db)) < 2:
-            assert proc.poll() is None, f"serve exited early: {proc.communicate()}"
-            assert time.monotonic() < deadline, "no two scheduled cycles within 240 s"
-            if server_pid is None and (prefect_home / "server.json").exists():
+        deadline = started + 300
+        while stdout.count("newsmon: scheduled cycle done") < 2:
+            assert proc.poll() is None, f"serve exited early: {stdout.text()} {stderr.text()}"
+            assert time.monotonic() < deadline, f"no two scheduled cycles within 300 s: {stderr.text()}"
+            if manual is None and stdout.count("newsmon: scheduled cycle done") == 1:
+                # a manual run while serve runs: it uses serve's local Prefect server, quietly
                 server_pid = json.loads((prefect_home / "server.json").read_text())["pid"]
-            time.sleep(1)
+                t0 = time.monotonic()
+                manual = subprocess.run([sys.executable, "-m", "newsmon", "--config", str(config), "run"],
+                                        env=serve_env(tmp_path, mkdir=False), cwd=tmp_path, capture_output=True,
+                                        text=True, timeout=240, check=False)
+                manual_seconds = time.monotonic() - t0
+            time.sleep(0.5)
         two_cycles = time.monotonic() - started
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
-    print(f"two scheduled cycles after {two_cycles:.0f} s")
+            proc.wait()
+    out, err = stdout.text(), stderr.text()
+    print(f"two scheduled cycles after {two_cycles:.0f} s; manual run during serve {manual_seconds:.1f} s")
 
+    assert manual is not None and manual.returncode == 0, manual
+    assert manual.stderr.strip() == "newsmon: polling 2 feed(s) …", manual.stderr
+    assert "feeds: 2 polled" in manual.stdout
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "Warning" not in err and "never awaited" not in err, err
     assert out.count("newsmon: scheduled cycle done") >= 2, out
     assert "articles: 2 new link(s), 2 stored" in out, out
 
-    # every run the server made came from the schedule, one at a time: no two cycles overlap
     runs = finished_runs(db)
-    assert len(runs) >= 2
+    assert len(runs) >= 3  # two scheduled cycles and the manual run
     # the second cycle polled with conditional GETs: ETag for one feed, Last-Modified for the other
     desk = [h for _, p, h in http.requests if p == "/feeds/desk.rss"]
     wire = [h for _, p, h in http.requests if p == "/feeds/wire.rss"]
-    assert len(desk) >= 2 and len(wire) >= 2
-    assert "If-None-Match" not in desk[0] and desk[1].get("If-None-Match") == '"desk-v1"'
-    assert "If-Modified-Since" not in wire[0] and wire[1].get("If-Modified-Since") == LAST_MODIFIED
-    # each page fetched once across the cycles
+    # (every poll after the first: the manual run's and the second scheduled cycle's)
+    assert len(desk) >= 3 and len(wire) >= 3
+    assert "If-None-Match" not in desk[0] and all(h.get("If-None-Match") == '"desk-v1"' for h in desk[1:])
+    assert "If-Modified-Since" not in wire[0]
+    assert all(h.get("If-Modified-Since") == LAST_MODIFIED for h in wire[1:])
+    # each page fetched once across the cycles (and the manual run)
     assert http.hits(STORY_ENTITY.path) == 1 and http.hits(STORY_MODEL.path) == 1
 
     # the local server was stopped with serve and its state lives in newsmon's data directory
     assert (prefect_home / "server.log").exists() and not (prefect_home / "server.json").exists()
-    assert server_pid is not None
     with pytest.raises(ProcessLookupError):
         os.kill(server_pid, 0)
