@@ -57,6 +57,7 @@ __all__ = [
     "enqueue_alerts",
     "iter_alert_rows",
     "notify_test",
+    "queue_reclassified",
 ]
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,42 @@ def enqueue_alerts(session: Session, article_ids: Sequence[int], settings: Setti
             queued += _queue_story(session, story, targets, alerts, now, masks)
     session.flush()
     return EnqueueReport(filed, created, joined, queued, skipped)
+
+
+def queue_reclassified(session: Session, article_ids: Sequence[int], settings: Settings, *,
+                       now: datetime) -> int:
+    """Queue the alert of each story that a re-filed article now brings under ``[alerts].topics``
+    (``newsmon reclassify`` after a topic-file change). The caller passes only articles that newly
+    meet the alert topics and are recent enough; this adds their topics to their story and queues
+    it once, through the same outbox as a new story: a story already queued or sent, or filed by a
+    backfill without ``--alert`` (``suppressed``), queues nothing. An article not yet filed into a
+    story is left to the next cycle, which files and alerts it as new. Returns deliveries created."""
+    alerts = settings.alerts
+    targets = alerts.targets()
+    masks = _Masks()
+    created = 0
+    for art in _load_articles(session, article_ids):
+        if art.story_id is None:
+            continue
+        story = session.get(outbox.Story, art.story_id)
+        assert story is not None
+        story.topics = list(dict.fromkeys([*story.topics, *art.topics]))
+        if story.alert_state == "none" and _meets(story.topics, alerts.alert_topics()):
+            log.info("article %d (%s) re-filed under %s: story %d queued", art.id, art.url,
+                     ", ".join(art.topics), story.id)
+            created += _queue_story(session, story, targets, alerts, now, masks)
+    session.flush()
+    return created
+
+
+def _load_articles(session: Session, article_ids: Sequence[int]) -> list[Article]:
+    """The articles with these ids, in id order."""
+    wanted = sorted(set(article_ids))
+    arts: list[Article] = []
+    for i in range(0, len(wanted), 500):
+        arts.extend(session.scalars(select(Article).where(Article.id.in_(wanted[i : i + 500]))
+                                    .order_by(Article.id).execution_options(populate_existing=True)))
+    return arts
 
 
 # -- feed health ------------------------------------------------------------------------------------

@@ -6,6 +6,13 @@ Usage (from the repository root)::
     python benchmarks/classification.py --split dev     # the tuning split
     python benchmarks/classification.py --check         # also exit 1 if below the floor file
     python benchmarks/classification.py --errors        # list misfiled items
+    python benchmarks/classification.py --set real --split dev   # real reporting, development split
+    python benchmarks/classification.py --set real      # real reporting, held-out split (a "look":
+                                                        # logged in benchmarks/data/heldout_looks.log)
+
+Two labelled sets: ``written`` (``tests/data/classification``, hand-written for the project) and
+``real`` (``benchmarks/data/real_reporting.jsonl``, news coverage written by newsrooms; see
+:mod:`classify.realset`). Each has a ``dev`` split (tuning) and a ``test`` split (held out).
 
 Rows: ``newsmon`` (rules + packaged model, what ships), ``rules only`` (to show what the model
 adds), ``keyword baseline`` (Google-Alerts style, :mod:`classify.baseline`). Throughput is measured
@@ -36,6 +43,7 @@ from classify.evaluation import (
     evaluate,
     floor_failures,
     load_items,
+    load_real_items,
 )
 from classify.topics import load_topic_file
 
@@ -45,7 +53,8 @@ THROUGHPUT_ARTICLES = 3000
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the figures; with ``--check`` return 1 when below the floor."""
     args = _parse_args(argv)
-    items = load_items(split=None if args.split == "all" else args.split)
+    split = None if args.split == "all" else args.split
+    items = load_real_items(split=split) if args.set == "real" else load_items(split=split)
     if not items:
         print("no labelled items found", file=sys.stderr)
         return 1
@@ -59,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rules only": evaluate(items, _topics_of(rules_only), topic_ids),
         "keyword baseline": evaluate(items, baseline.predict, topic_ids),
     }
-    _print_header(args.split, items)
+    if args.set == "real" and args.split in ("test", "all"):
+        _log_look(args, rows["newsmon"])
+    _print_header(f"{args.set}/{args.split}", items)
     _print_per_topic(rows, topic_ids)
     _print_alert(rows)
     if args.errors:
@@ -67,13 +78,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_throughput:
         _print_throughput(shipped, items)
     if args.check:
-        return _check_floor(rows["newsmon"], rows["keyword baseline"], args.split)
+        return _check_floor(rows["newsmon"], rows["keyword baseline"], args.set, args.split)
     return 0
+
+
+LOOKS_LOG = pathlib.Path(__file__).resolve().parent / "data" / "heldout_looks.log"
+
+
+def _log_look(args: argparse.Namespace, fig: Figures) -> None:
+    """Append one line to the held-out looks ledger (each scoring of the real test split)."""
+    LOOKS_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with LOOKS_LOG.open("a", encoding="utf-8") as fh:
+        fh.write(
+            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} split={args.split} "
+            f"alert P={fig.alert.precision:.3f} R={fig.alert.recall:.3f} "
+            f"macroF1={fig.macro_f1:.3f} hardneg={fig.hard_negatives_alerted}/{fig.hard_negatives}\n"
+        )
+    n = sum(1 for _ in LOOKS_LOG.open(encoding="utf-8"))
+    print(f"(held-out look #{n}, logged in {LOOKS_LOG.name})")
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--set", choices=("written", "real"), default="written",
+                   help="hand-written set or real reporting")
     p.add_argument("--split", choices=("test", "dev", "all"), default="test")
     p.add_argument("--check", action="store_true", help="exit 1 when below the floor file")
     p.add_argument("--errors", action="store_true", help="list misfiled items")
@@ -93,7 +122,7 @@ def _print_header(split: str, items: Sequence[Item]) -> None:
         kinds[i.kind] = kinds.get(i.kind, 0) + 1
     alerts = sum(1 for i in items if any(t in ALERT_TOPICS for t in i.topics))
     detail = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
-    print(f"split={split}: {len(items)} items ({detail}); {alerts} alert-worthy")
+    print(f"{split}: {len(items)} items ({detail}); {alerts} alert-worthy")
     print()
 
 
@@ -122,7 +151,8 @@ def _print_alert(rows: dict[str, Figures]) -> None:
         a = fig.alert
         print(
             f"alert {name:<17} P={a.precision:.3f} R={a.recall:.3f} F1={a.f1:.3f}"
-            f"  (tp={a.tp} fp={a.fp} fn={a.fn})"
+            f"  (tp={a.tp} fp={a.fp} fn={a.fn}); hard negatives alerted "
+            f"{fig.hard_negatives_alerted}/{fig.hard_negatives}"
         )
     print()
 
@@ -187,12 +217,14 @@ def _cli_rate(exe: str, corpus: Sequence[Item]) -> float | None:
     return len(corpus) / elapsed
 
 
-def _check_floor(fig: Figures, base: Figures, split: str) -> int:
-    """Compare with the floor file (test split only); print each failure; 1 when any."""
+def _check_floor(fig: Figures, base: Figures, which: str, split: str) -> int:
+    """Compare with the floor file's section for this set (test split only); print each failure;
+    1 when any."""
     if split != "test":
         print("--check applies to the test split only", file=sys.stderr)
         return 2
-    failures = floor_failures(fig, base, json.loads(FLOOR_PATH.read_text(encoding="utf-8")))
+    floor = json.loads(FLOOR_PATH.read_text(encoding="utf-8"))[which]
+    failures = floor_failures(fig, base, floor)
     for f in failures:
         print(f"BELOW FLOOR: {f}")
     print("floor: OK" if not failures else f"floor: {len(failures)} failure(s)")

@@ -35,6 +35,7 @@ from classify.topics import Rule, Scope, Topic, TopicFile, load_topic_file
 from newsmon.models import Classification
 
 __all__ = [
+    "MODEL_EVIDENCE",
     "MODEL_WEIGHT",
     "Classifier",
     "classify",
@@ -42,12 +43,16 @@ __all__ = [
     "format_evidence",
 ]
 
+MODEL_EVIDENCE = "trained model"
+"""Evidence label when the trained model's probability decided a topic (``model_rescue``)."""
+
 MODEL_WEIGHT = 0.3
 """Share of the model probability in a topic's score (the rest is the rule score)."""
 
 _TITLE_BOOST = 1.5
 _LEAD_BOOST = 1.25
 _LEAD_WORDS = 40
+_HEADLINE_MIN_WEIGHT = 1.0
 _REPEAT_STEP = 0.25
 _REPEAT_CAP = 3
 _OUT_OF_SCOPE_FACTOR = 0.5
@@ -62,6 +67,8 @@ class _TopicScore:
     score: float
     assigned: bool
     evidence: tuple[str, ...]
+    in_headline: bool = False
+    """A phrase of the topic's vocabulary (weight >= 1) occurs in the headline."""
 
 
 class Classifier:
@@ -166,24 +173,46 @@ class Classifier:
         rule_score = raw / (raw + topic.threshold) if raw > 0 else 0.0
         score = rule_score
         if prob is not None:
-            score = (1.0 - self.model_weight) * rule_score + self.model_weight * prob
+            share = self.model_weight if topic.model_weight is None else topic.model_weight
+            score = (1.0 - share) * rule_score + share * prob
         if topic.requires_scope and not in_scope:
             score *= _OUT_OF_SCOPE_FACTOR
-        assigned = (
-            score >= 0.5
-            and bool(contributions)
+        other_gates = (
+            bool(contributions)
             and (in_scope or not topic.requires_scope)
-            and (bool(fired_rules) or not topic.requires_rule)
             and (not topic.requires_any or any(p in counts for p in topic.requires_any))
         )
+        assigned = (
+            score >= 0.5 and other_gates and (bool(fired_rules) or not topic.requires_rule)
+        )
+        model_note = ""
+        rescued = (
+            not assigned
+            and other_gates
+            and topic.model_rescue is not None
+            and prob is not None
+            and prob >= topic.model_rescue
+        )
+        if rescued:
+            assigned = True
+            score = max(score, 0.5)
+            model_note = f"{MODEL_EVIDENCE} {prob:.2f}"
         if not assigned:
             score = min(score, _BELOW_THRESHOLD)  # a gated topic never shows a passing score
         contributions.sort(key=lambda c: (-c[0], c[1]))
         rule_names = {r.name for r in fired_rules}
+        if rescued:  # the model decided: say so first, then the phrases it had
+            contributions.insert(0, (0.0, model_note))
+            rule_names.add(model_note)
         shown = _without_nested(tuple(p for _, p in contributions if p not in rule_names))
+        in_headline = any(
+            boosts.get(p) == _TITLE_BOOST and vocab.get(p, 0.0) >= _HEADLINE_MIN_WEIGHT
+            for _, p in contributions
+        )
         return _TopicScore(
             score=min(1.0, max(0.0, score)),
             assigned=assigned,
+            in_headline=in_headline,
             evidence=_dedup(p for _, p in contributions if p in rule_names or p in shown),
         )
 
@@ -206,7 +235,8 @@ def _resolve_precedence(
     topics: Sequence[Topic], results: Mapping[str, _TopicScore]
 ) -> set[str]:
     """The assigned topics left after ``excluded_by`` (drop when the other is assigned) and
-    ``yields_to`` (drop when the other is assigned with a score higher by more than the margin)."""
+    ``yields_to`` (drop when the other is assigned with a score higher by more than the margin,
+    or when the headline names the other topic and not this one: the story is about the other)."""
     assigned = {t for t, r in results.items() if r.assigned}
     kept = set(assigned)
     for topic in topics:
@@ -214,9 +244,13 @@ def _resolve_precedence(
             continue
         if any(other in assigned for other in topic.excluded_by):
             kept.discard(topic.id)
-        mine = results[topic.id].score
+        me = results[topic.id]
         if any(
-            o in assigned and results[o].score > mine + margin
+            o in assigned
+            and (
+                results[o].score > me.score + margin
+                or (results[o].in_headline and not me.in_headline)
+            )
             for o, margin in topic.yields_to.items()
         ):
             kept.discard(topic.id)

@@ -24,6 +24,7 @@ __all__ = [
     "evaluate",
     "floor_failures",
     "load_items",
+    "load_real_items",
     "split_of",
 ]
 
@@ -49,11 +50,18 @@ class Item:
     topics: tuple[str, ...]
     kind: str
     note: str = ""
+    fixed_split: str = ""
+    """The split written into the data file (real-reporting set); empty = by :func:`split_of`."""
 
     @property
     def split(self) -> str:
         """The split this item belongs to."""
-        return split_of(self.group)
+        return self.fixed_split or split_of(self.group)
+
+    @property
+    def is_hard_negative(self) -> bool:
+        """An off-topic item that shares words with the topics."""
+        return self.kind.replace("_", "-") == "hard-negative"
 
 
 def load_items(data_dir: pathlib.Path = DATA_DIR, split: str | None = None) -> list[Item]:
@@ -74,6 +82,26 @@ def load_items(data_dir: pathlib.Path = DATA_DIR, split: str | None = None) -> l
     if split is not None:
         items = [i for i in items if i.split == split]
     return items
+
+
+def load_real_items(split: str | None = None, path: pathlib.Path | None = None) -> list[Item]:
+    """The real-reporting set (:mod:`classify.realset`) as evaluation items, its written split kept."""
+    from classify.realset import REAL_SET_PATH, load_real
+
+    items = [
+        Item(
+            id=r.id,
+            group=r.group,
+            title=r.headline,
+            text=r.text,
+            topics=r.labels,
+            kind=r.kind,
+            note=r.why,
+            fixed_split=r.split,
+        )
+        for r in load_real(path or REAL_SET_PATH)
+    ]
+    return [i for i in items if split is None or i.split == split]
 
 
 def _item_from(obj: dict[str, object]) -> Item:
@@ -125,6 +153,13 @@ class Figures:
     per_topic: dict[str, PRF]
     alert: PRF
     errors: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+    hard_negatives: int = 0
+    hard_negatives_alerted: int = 0
+
+    @property
+    def hard_negative_alert_rate(self) -> float:
+        """Share of hard negatives that raised an alert (0.0 when there are none)."""
+        return self.hard_negatives_alerted / self.hard_negatives if self.hard_negatives else 0.0
 
     @property
     def macro_f1(self) -> float:
@@ -149,9 +184,13 @@ def evaluate(
     counts = {t: [0, 0, 0] for t in topic_ids}
     alert = [0, 0, 0]
     errors = []
+    negatives = negatives_alerted = 0
     for item in items:
         predicted = set(predict(item.title, item.text))
         expected = set(item.topics)
+        if item.is_hard_negative:
+            negatives += 1
+            negatives_alerted += any(t in predicted for t in alert_topics)
         for t in topic_ids:
             _tally(counts[t], t in expected, t in predicted)
         _tally(
@@ -166,6 +205,8 @@ def evaluate(
         per_topic={t: PRF(*c) for t, c in counts.items()},
         alert=PRF(*alert),
         errors=tuple(errors),
+        hard_negatives=negatives,
+        hard_negatives_alerted=negatives_alerted,
     )
 
 
@@ -183,9 +224,19 @@ def floor_failures(fig: Figures, base: Figures, floor: Mapping[str, Any]) -> lis
     """The floor-file conditions that ``fig`` (vs the keyword baseline ``base``) does not meet.
 
     Keys: ``alert_precision``, ``alert_recall``, ``topic_f1`` {topic: min F1},
-    ``alert_f1_margin_over_baseline``, ``macro_f1_margin_over_baseline``.
+    ``alert_f1_margin_over_baseline``, ``macro_f1_margin_over_baseline``; optional ``macro_f1``
+    (minimum) and ``hard_negative_alert_rate`` (maximum share of hard negatives alerted).
     """
     out: list[str] = []
+    if "macro_f1" in floor and fig.macro_f1 < float(floor["macro_f1"]):
+        out.append(f"macro F1: {fig.macro_f1:.3f} < {floor['macro_f1']}")
+    if "hard_negative_alert_rate" in floor and (
+        fig.hard_negative_alert_rate > float(floor["hard_negative_alert_rate"])
+    ):
+        out.append(
+            f"hard negatives alerted: {fig.hard_negatives_alerted}/{fig.hard_negatives} = "
+            f"{fig.hard_negative_alert_rate:.3f} > {floor['hard_negative_alert_rate']}"
+        )
     checks = [
         ("alert precision", fig.alert.precision, float(floor["alert_precision"])),
         ("alert recall", fig.alert.recall, float(floor["alert_recall"])),

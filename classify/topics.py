@@ -49,6 +49,8 @@ _TOPIC_KEYS = frozenset(
         "yields_to",
         "excluded_by",
         "requires_any",
+        "model_weight",
+        "model_rescue",
     }
 )
 _RULE_KEYS = frozenset({"name", "all_of", "weight", "none_of", "window"})
@@ -97,6 +99,13 @@ class Topic:
     yields_to: Mapping[str, float] = field(default_factory=dict)
     excluded_by: tuple[str, ...] = ()
     requires_any: tuple[str, ...] = ()
+    model_rescue: float | None = None
+    """When set, a topic that ``requires_rule`` but whose rules did not fire is still assigned if
+    its phrases matched, every other condition holds and the trained model's probability is at
+    least this; the evidence then names the model and its probability."""
+    model_weight: float | None = None
+    """Share of the trained model's probability in this topic's score (None = the classifier's
+    default); 0 = rules alone decide."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +215,19 @@ def _parse_topic(where: str, index: int, raw: Any) -> Topic:
         yields_to=_margins(where, f"{key}.yields_to", raw.get("yields_to", {})),
         excluded_by=_str_list(where, f"{key}.excluded_by", raw.get("excluded_by", [])),
         requires_any=_str_list(where, f"{key}.requires_any", raw.get("requires_any", [])),
+        model_weight=_share(where, f"{key}.model_weight", raw.get("model_weight")),
+        model_rescue=_share(where, f"{key}.model_rescue", raw.get("model_rescue")),
     )
+
+
+def _share(where: str, key: str, raw: Any) -> float | None:
+    """An optional number in [0, 1]."""
+    if raw is None:
+        return None
+    value = _number(where, key, raw)
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(where, key, "a number from 0 to 1")
+    return value
 
 
 def _rules(where: str, key: str, raw: Any) -> tuple[Rule, ...]:

@@ -568,21 +568,30 @@ def topics(state: State) -> None:
 def reclassify(state: State, dry_run: bool) -> None:
     """Re-file every stored article with the current topic file.
 
-    Use it after editing the topics. It updates topics, scores and evidence; it never sends or
-    re-sends an alert (alerts already sent stay sent; each story alerts at most once per target).
+    Use it after editing the topics. It updates topics, scores and evidence. An article newer
+    than [classify] reclassify_alert_days (default 2) that now falls under [alerts] topics and did
+    not before is queued for alerting once (the next cycle sends it); older ones are only
+    re-filed. It sends nothing itself and never re-sends an alert already sent.
 
     \b
     Example:
       newsmon reclassify --dry-run
     """
+    from datetime import timedelta
+
+    from alerts.pipeline import queue_reclassified
     from classify.classifier import default_classifier
     from newsmon.pipeline import utcnow
     from storage import repo
 
     settings = state.settings()
     classifier = default_classifier(settings.classify.topics_file)
+    wanted = settings.alerts.alert_topics()
+    now = utcnow()
+    cutoff = now - timedelta(days=settings.classify.reclassify_alert_days)
     db = _open_db(settings)
-    changed = total = 0
+    changed = total = queued = 0
+    newly_alerting: list[int] = []
     try:
         with db.session() as s:
             for a in list(repo.iter_articles(s)):
@@ -590,12 +599,22 @@ def reclassify(state: State, dry_run: bool) -> None:
                 c = classifier.classify(a.title, a.text)
                 if tuple(c.topics) != tuple(a.topics):
                     changed += 1
+                    was = any(t in wanted for t in a.topics)
+                    now_meets = any(t in wanted for t in c.topics)
+                    when = a.published or a.fetched_at
+                    if now_meets and not was and when >= cutoff:
+                        newly_alerting.append(a.id)
                 if not dry_run:
-                    repo.set_classification(s, a.id, c, now=utcnow())
+                    repo.set_classification(s, a.id, c, now=now)
+            if not dry_run and newly_alerting:
+                queued = queue_reclassified(s, newly_alerting, settings, now=now)
     finally:
         db.dispose()
     verb = "would change" if dry_run else "changed"
     click.echo(f"{total} article(s) re-filed; topics {verb} on {changed}")
+    if newly_alerting:
+        verb = "would be queued" if dry_run else f"queued ({queued} delivery(ies))"
+        click.echo(f"{len(newly_alerting)} recent article(s) newly under alert topics: alerts {verb}")
 
 
 @cli.command("notify-test")

@@ -61,6 +61,9 @@ class ClassifySettings:
     """``[classify]``: where the topic definitions come from (None = the packaged file)."""
 
     topics_file: Path | None = None
+    reclassify_alert_days: float = 2.0
+    """``newsmon reclassify`` queues alerts for articles newer than this that newly meet
+    ``[alerts].topics``; older ones are only re-filed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,12 +239,16 @@ def _parse_schedule(raw: Any, path: str, data_dir: Path | None) -> ScheduleSetti
 def _parse_classify(raw: Any, path: str) -> ClassifySettings:
     if not isinstance(raw, dict):
         raise ConfigError(path, "classify", "expected a table [classify]")
-    unknown = sorted(set(raw) - {"topics_file"})
+    unknown = sorted(set(raw) - {"topics_file", "reclassify_alert_days"})
     if unknown:
-        raise ConfigError(path, f"classify.{unknown[0]}", "unknown key; expected 'topics_file'")
+        raise ConfigError(path, f"classify.{unknown[0]}",
+                          "unknown key; expected 'topics_file' or 'reclassify_alert_days'")
+    days = raw.get("reclassify_alert_days", 2.0)
+    if isinstance(days, bool) or not isinstance(days, int | float) or days < 0:
+        raise ConfigError(path, "classify.reclassify_alert_days", "expected a number of days >= 0")
     topics_file = raw.get("topics_file")
     if topics_file is None:
-        return ClassifySettings()
+        return ClassifySettings(reclassify_alert_days=float(days))
     if not isinstance(topics_file, str):
         raise ConfigError(path, "classify.topics_file", "expected a path string")
     resolved = Path(topics_file).expanduser()
@@ -249,7 +256,7 @@ def _parse_classify(raw: Any, path: str) -> ClassifySettings:
         resolved = Path(path).parent / resolved
     if not resolved.is_file():
         raise ConfigError(path, "classify.topics_file", f"expected an existing file, {str(resolved)!r} not found")
-    return ClassifySettings(topics_file=resolved)
+    return ClassifySettings(topics_file=resolved, reclassify_alert_days=float(days))
 
 
 def builtin_feeds() -> tuple[FeedSpec, ...]:
