@@ -178,3 +178,28 @@ class LocalPrefectServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def start_ephemeral_server() -> None:
+    """Start Prefect's ephemeral server for this process now, one process at a time per Prefect home.
+
+    Without a Prefect API, each process starts a temporary server on the SQLite database in its
+    Prefect home, creating or migrating that database first; two processes doing so at once on a
+    new home collide ("index ... already exists", a traceback on stderr). Holding a file lock in
+    the home until this process's server has started makes the second one find the database ready.
+    Prefect's client then reuses this server (it is a per-process singleton).
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        return
+    home = Path(settings.home).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "newsmon-ephemeral.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            SubprocessASGIServer().start()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

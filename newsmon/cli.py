@@ -87,7 +87,10 @@ def _open_db(settings: Settings) -> Database:
 
 def _run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
     """Run a flow in this process; newsmon's own errors become clean messages, not tracebacks."""
+    from flows.localserver import start_ephemeral_server
+
     try:
+        start_ephemeral_server()  # without PREFECT_API_URL: one ephemeral start at a time per Prefect home
         result: dict[str, Any] = flow(**parameters)
     except ConfigError as err:
         raise ConfigProblem(err) from err
