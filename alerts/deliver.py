@@ -23,7 +23,7 @@ import apprise
 from alerts.render import Message
 from newsmon.errors import DeliveryError
 
-__all__ = ["mask_url", "scrub", "send_message", "target_key", "target_kind"]
+__all__ = ["mask_url", "scrub", "send_message", "target_key", "target_kind", "target_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,36 @@ def _instantiate(url: str) -> Any:
     """The apprise plugin for ``url``, or None when apprise cannot parse it."""
     with _LogCapture(level=logging.WARNING):  # apprise may log the raw URL when it cannot parse it
         return apprise.Apprise.instantiate(url.strip(), suppress_exceptions=True) or None
+
+
+_MAIL_SCHEMES = ("mailto", "mailtos")
+
+
+def target_problem(url: str) -> str | None:
+    """What is wrong with a notify URL (None when apprise can send to it), without any secret of it.
+
+    Checked when the config loads, so a bad target is refused up front instead of failing at every
+    delivery attempt.
+    """
+    import apprise.manager_plugins
+
+    manager: Any = apprise.manager_plugins.NotificationManager  # untyped in apprise; a singleton
+
+    raw = url.strip()
+    if "://" not in raw:
+        return "expected an apprise URL such as mailto://… or slack://… (no '://' found)"
+    scheme = raw.split("://", 1)[0].lower()
+    if scheme not in manager():
+        return f"{scheme[:20]!r} is not a notification service apprise knows (e.g. mailto, mailtos, slack, json)"
+    if _instantiate(raw) is not None:
+        return None
+    if scheme in _MAIL_SCHEMES:
+        query = dict(parse_qsl(urlsplit(raw).query))
+        if not query.get("from") and "@" not in raw.split("://", 1)[1].split("?", 1)[0]:
+            return (f"{scheme}:// needs a sender: add from=you@example.com (or give user:password@host, "
+                    "whose address is the sender)")
+        return f"apprise cannot use this {scheme}:// URL: check the host, the from= and to= addresses"
+    return f"apprise cannot use this {scheme}:// URL: a required part (token, host, channel …) is missing or malformed"
 
 
 def _shorten(masked: str) -> str:

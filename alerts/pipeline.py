@@ -23,7 +23,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,14 +106,18 @@ def _meets(topics: Sequence[str], wanted: Sequence[str]) -> bool:
 
 
 def next_digest_time(mode: str, now: datetime, alerts: AlertSettings) -> datetime:
-    """When a digest of this mode goes out next (``digest_hour`` UTC; weekly on ``digest_weekday``)."""
-    now = now.astimezone(UTC)
-    due = now.replace(hour=alerts.digest_hour, minute=0, second=0, microsecond=0)
-    if due <= now:
-        due += timedelta(days=1)
+    """When a digest of this mode goes out next, in UTC: ``digest_hour`` o'clock in ``digest_timezone``
+    (wall-clock time, so it follows summer time), weekly on ``digest_weekday``."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(alerts.digest_timezone)
+    local = now.astimezone(zone)
+    day = local.date()
+    if datetime.combine(day, time(alerts.digest_hour), tzinfo=zone) <= local:
+        day += timedelta(days=1)
     if mode == "weekly":
-        due += timedelta(days=(alerts.digest_weekday - due.weekday()) % 7)
-    return due
+        day += timedelta(days=(alerts.digest_weekday - day.weekday()) % 7)
+    return datetime.combine(day, time(alerts.digest_hour), tzinfo=zone).astimezone(UTC)
 
 
 def _due_at(mode: str, now: datetime, alerts: AlertSettings) -> datetime:

@@ -36,6 +36,7 @@ __all__ = [
     "AlertSettings",
     "Route",
     "TargetSpec",
+    "check_targets",
     "parse_alerts_section",
 ]
 
@@ -100,6 +101,7 @@ class AlertSettings:
     cluster_window_days: float = 7.0
     digest_hour: int = 7
     digest_weekday: int = 0  # Monday
+    digest_timezone: str = "UTC"  # IANA name: digest_hour and digest_weekday are read in this zone
     routes: tuple[Route, ...] = ()
 
     def __repr__(self) -> str:
@@ -144,6 +146,7 @@ class AlertSettings:
 _KEYS = {
     "topics", "notify", "burst_limit", "max_attempts", "retry_backoff", "lease_seconds",
     "feed_failure_threshold", "cluster_window_days", "digest_hour", "digest_weekday", "routes",
+    "digest_timezone",
 }
 _ROUTE_KEYS = {"notify", "topics", "mode", "feed_health"}
 
@@ -195,6 +198,21 @@ def _weekday(raw: Any, path: str) -> int:
     return WEEKDAYS.index(raw.strip().lower())
 
 
+def _timezone(raw: Any, path: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(path, "alerts.digest_timezone", f"expected an IANA time zone name such as "
+                                                          f"'Europe/Berlin' or 'UTC', got {raw!r}")
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(path, "alerts.digest_timezone",
+                          f"unknown time zone {raw!r}; expected an IANA name such as 'Europe/Berlin', "
+                          "'America/New_York' or 'UTC'") from exc
+    return raw.strip()
+
+
 def _route(raw: Any, path: str, i: int, default_topics: tuple[str, ...],
            known_topics: tuple[str, ...] | None) -> Route:
     key = f"alerts.routes[{i}]"
@@ -214,6 +232,21 @@ def _route(raw: Any, path: str, i: int, default_topics: tuple[str, ...],
     if not isinstance(health, bool):
         raise ConfigError(path, f"{key}.feed_health", f"expected true or false, got {health!r}")
     return Route(notify=notify, topics=topics, mode=mode, feed_health=health)
+
+
+def check_targets(alerts: AlertSettings, path: str) -> None:
+    """Refuse a notify URL apprise cannot use, naming its key (``alerts.notify[0]`` …), never its secrets."""
+    urls = [(f"alerts.notify[{i}]", url) for i, url in enumerate(alerts.notify)]
+    for r, route in enumerate(alerts.routes):
+        urls.extend((f"alerts.routes[{r}].notify[{i}]", url) for i, url in enumerate(route.notify))
+    if not urls:
+        return
+    from alerts.deliver import target_problem  # imports apprise: only when there are targets
+
+    for key, url in urls:
+        problem = target_problem(url)
+        if problem is not None:
+            raise ConfigError(path, key, problem)
 
 
 def parse_alerts_section(
@@ -253,5 +286,6 @@ def parse_alerts_section(
         digest_hour=_int(raw["digest_hour"], path, "alerts.digest_hour", minimum=0, maximum=23)
         if "digest_hour" in raw else out.digest_hour,
         digest_weekday=_weekday(raw["digest_weekday"], path) if "digest_weekday" in raw else out.digest_weekday,
+        digest_timezone=_timezone(raw["digest_timezone"], path) if "digest_timezone" in raw else out.digest_timezone,
         routes=routes,
     )

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from classify.classifier import default_classifier
+from flows.artifacts import publish_summary, record_summary
 from flows.cycle import ITEMS_PER_TASK, alert_stage, chunked, current_run_id, ingest_batch, thread_runner
 from newsmon.config import load_settings
 from newsmon.errors import NewsmonError
@@ -87,10 +88,10 @@ def run_backfill(
                 )
         summary.add_alerts(alert_stage(db, settings, run_id, alert_backfill=alert, deliver=alert))
     finally:
-        with db.session() as s:
-            repo.finish_run(s, run_id, summary.as_dict(), now=utcnow())
+        figures = record_summary(db, summary)
         db.dispose()
-    return summary.as_dict()
+    publish_summary(figures)
+    return figures
 
 
 @flow(name="newsmon-backfill-file", task_runner=thread_runner(2), log_prints=False)

@@ -19,6 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from alerts.pipeline import check_feed_health, deliver_pending, enqueue_alerts
 from classify.classifier import Classifier, default_classifier
+from flows.artifacts import publish_summary, record_summary
 from newsmon.config import Settings, load_settings
 from newsmon.httpclient import HttpClient
 from newsmon.pipeline import (
@@ -139,7 +140,7 @@ def run_cycle(config_path: str | None = None, extract_workers: int | None = None
                 summary.add_ingest(ingest_batch(client, db, pool, classifier, batch, settings, run_id))
         summary.add_alerts(alert_stage(db, settings, run_id))
     finally:
-        with db.session() as s:
-            repo.finish_run(s, run_id, summary.as_dict(), now=utcnow())
+        figures = record_summary(db, summary)
         db.dispose()
-    return summary.as_dict()
+    publish_summary(figures)
+    return figures

@@ -393,9 +393,9 @@ def extract(state: State, inputs: tuple[str, ...], jsonl: bool) -> None:
 
 @cli.command("classify")
 @click.argument("file", type=click.File("r", encoding="utf-8"), default="-", required=False)
-@click.option("--jsonl", is_flag=True, required=True,
-              help='Read and write JSON lines (the only format): in {"id","title","text"}, '
-                   'out {"id","topics","scores","alert"}.')
+@click.option("--jsonl", is_flag=True,
+              help='Write JSON lines {"id","topics","scores","alert"} (default: a readable table). '
+                   'Input is always JSON lines {"id","title","text"}.')
 @click.option("--evidence", is_flag=True, help='Add "evidence": {topic: [phrases]} to each output line.')
 @pass_state
 def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> None:
@@ -403,11 +403,13 @@ def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> No
 
     Reads {"id","title","text"} per line (stdin when no FILE) and writes, in order,
     {"id","topics":[ids],"scores":{id: float},"alert": bool}; alert is true when the topics meet
-    [alerts] topics. A line that is not valid JSON gives {"id": null, "error": …}.
+    [alerts] topics. A line that is not valid JSON gives {"id": null, "error": …}. Without --jsonl
+    the same results are printed as a table: id, alert, topics with scores, title.
 
     \b
     Example:
       echo '{"id":1,"title":"US adds SMIC units to Entity List","text":"…"}' | newsmon classify --jsonl
+      newsmon classify articles.jsonl
     """
     from classify.classifier import default_classifier
 
@@ -415,6 +417,7 @@ def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> No
     classifier = default_classifier(settings.classify.topics_file)
     alert_topics = set(settings.alerts.topics)
     out = sys.stdout
+    table: list[tuple[dict[str, Any], str]] = []
     for lineno, line in enumerate(file, 1):
         if not line.strip():
             continue
@@ -424,6 +427,9 @@ def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> No
                 raise ValueError("expected a JSON object")
             title, text = str(obj.get("title") or ""), str(obj.get("text") or "")
         except ValueError as exc:
+            if not jsonl:
+                click.echo(f"line {lineno}: not a JSON object: {exc}", err=True)
+                continue
             out.write(json.dumps({"id": None, "error": f"line {lineno}: {exc}"}) + "\n")
             continue
         c = classifier.classify(title, text)
@@ -431,7 +437,14 @@ def classify_cmd(state: State, file: IO[str], jsonl: bool, evidence: bool) -> No
                                   "alert": bool(alert_topics.intersection(c.topics))}
         if evidence:
             record["evidence"] = {k: list(v) for k, v in c.evidence.items()}
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if jsonl:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            table.append((record, title))
+    if not jsonl:
+        from newsmon.browse import classify_table
+
+        click.echo(classify_table(table, evidence=evidence))
 
 
 # -- reading the database -------------------------------------------------------------------------
@@ -461,9 +474,11 @@ def articles(state: State, jsonl: bool, topic: str | None, since: str | None) ->
       newsmon articles --jsonl --topic chip-export --since 2026-11-01 > chip.jsonl
       newsmon articles --since 2026-11-20T00:00:00Z
     """
+    from newsmon.browse import check_topic
     from storage import repo
 
     settings = state.settings()
+    check_topic(settings, topic)
     since_dt = _parse_since(since)
     db = _open_db(settings)
     try:
@@ -519,27 +534,35 @@ def _json_default(value: object) -> str:
 
 @cli.command()
 @click.option("--limit", default=50, show_default=True, help="How many of the newest failures.")
-@click.option("--jsonl", is_flag=True, help='JSON lines: {"at","stage","url","reason","run_id"}.')
+@click.option("--jsonl", is_flag=True,
+              help='JSON lines: {"at","stage","url","reason","run_id","resolved","resolved_at"}.')
 @pass_state
 def failures(state: State, limit: int, jsonl: bool) -> None:
     """List recorded failures (feeds, pages, deliveries), newest first: what, when and why.
+
+    Each says whether it was later resolved: a feed polled fine afterwards, a page stored on a
+    later try, a target that took a later alert.
 
     \b
     Example:
       newsmon failures --limit 20
     """
-    from storage import repo
+    from storage.views import failure_rows
 
     settings = state.settings()
     db = _open_db(settings)
     try:
         with db.session() as s:
-            for f in repo.recent_failures(s, limit=limit):
+            for f in failure_rows(s, limit=limit):
                 if jsonl:
                     click.echo(json.dumps({"at": _iso(f.at), "stage": f.stage, "url": f.url,
-                                           "reason": f.reason, "run_id": f.run_id}))
+                                           "reason": f.reason, "run_id": f.run_id,
+                                           "resolved": f.resolved_at is not None,
+                                           "resolved_at": _iso(f.resolved_at)}))
                 else:
-                    click.echo(f"{f.at:%Y-%m-%d %H:%M}  {f.stage:8} {f.url}\n                  {f.reason}")
+                    mark = f"resolved {f.resolved_at:%Y-%m-%d %H:%M}" if f.resolved_at else "UNRESOLVED"
+                    click.echo(f"{f.at:%Y-%m-%d %H:%M}  {f.stage:8} {mark:27} {f.url}\n"
+                               f"                  {f.reason}")
     finally:
         db.dispose()
 
@@ -644,6 +667,16 @@ def notify_test(state: State) -> None:
         click.echo(f"{mark} {r.target_masked}" + (f"  ({r.error})" if r.error else ""))
     if not all(r.ok for r in results):
         sys.exit(1)
+
+
+def _register_browse_commands() -> None:
+    """search, export, report, feeds, runs: their bodies live in :mod:`newsmon.browse`."""
+    from newsmon import browse
+
+    browse.register(cli)
+
+
+_register_browse_commands()
 
 
 def main() -> NoReturn:

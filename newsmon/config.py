@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from alerts.settings import AlertSettings, parse_alerts_section
+from alerts.settings import AlertSettings, check_targets, parse_alerts_section
 from newsmon.errors import ConfigError
 from newsmon.models import FeedSpec
 
@@ -112,7 +112,7 @@ def default_database_url(data_dir: Path | None = None) -> str:
     return f"sqlite:///{base / 'newsmon.db'}"
 
 
-_TOP_KEYS = {"database_url", "feeds", "alerts", "fetch", "classify", "schedule"}
+_TOP_KEYS = {"database_url", "feeds", "alerts", "fetch", "classify", "feeds_options", "schedule"}
 DEFAULT_INTERVAL = 900
 MIN_INTERVAL = 30
 
@@ -259,6 +259,25 @@ def _parse_classify(raw: Any, path: str) -> ClassifySettings:
     return ClassifySettings(topics_file=resolved, reclassify_alert_days=float(days))
 
 
+def _include_default_feeds(raw: Any, path: str) -> bool:
+    """``[feeds_options] include_defaults = true``: keep the built-in feeds next to your ``[[feeds]]``."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "feeds_options", "expected a table [feeds_options]")
+    unknown = sorted(set(raw) - {"include_defaults"})
+    if unknown:
+        raise ConfigError(path, f"feeds_options.{unknown[0]}", "unknown key; expected 'include_defaults'")
+    value = raw.get("include_defaults", False)
+    if not isinstance(value, bool):
+        raise ConfigError(path, "feeds_options.include_defaults", f"expected true or false, got {value!r}")
+    return value
+
+
+def _merge_feeds(defaults: tuple[FeedSpec, ...], own: tuple[FeedSpec, ...]) -> tuple[FeedSpec, ...]:
+    """Built-in feeds first, then yours; a URL in both is polled once, under your name."""
+    mine = {f.url for f in own}
+    return tuple(f for f in defaults if f.url not in mine) + own
+
+
 def builtin_feeds() -> tuple[FeedSpec, ...]:
     """The packaged default feed list."""
     text = resources.files("newsmon").joinpath("data/feeds.toml").read_text(encoding="utf-8")
@@ -299,7 +318,10 @@ def settings_from_mapping(
         if not isinstance(value, str) or "://" not in value:
             raise ConfigError(path, "database_url", "expected an SQLAlchemy URL such as sqlite:///newsmon.db")
         database_url = value
+    include_defaults = _include_default_feeds(data.get("feeds_options", {}), path)
     feeds = _parse_feeds(data["feeds"], path) if "feeds" in data else builtin_feeds()
+    if "feeds" in data and include_defaults:
+        feeds = _merge_feeds(builtin_feeds(), feeds)
     alerts_raw = data.get("alerts", {})
     if not isinstance(alerts_raw, dict):
         raise ConfigError(path, "alerts", "expected a table [alerts]")
@@ -314,6 +336,8 @@ def settings_from_mapping(
         database_url = env["NEWSMON_DATABASE_URL"]
     if env.get("NEWSMON_NOTIFY_URLS", "").strip():
         alerts = replace(alerts, notify=tuple(env["NEWSMON_NOTIFY_URLS"].split()))
+        check_targets(replace(alerts, routes=()), "$NEWSMON_NOTIFY_URLS")
+    check_targets(alerts, path or "built-in defaults")
     return Settings(
         database_url=database_url, feeds=feeds, alerts=alerts, fetch=fetch, classify=classify,
         source=path or "built-in defaults", schedule=schedule,

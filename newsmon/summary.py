@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["CycleSummary", "render_summary"]
+__all__ = ["CycleSummary", "render_markdown", "render_summary"]
 
 
 class _Poll(Protocol):
@@ -43,6 +43,8 @@ class CycleSummary:
     alerts_pending: int = 0
     alerts_failed: int = 0
     delivery_failures: list[tuple[str, str]] = field(default_factory=list)
+    new_by_topic: dict[str, int] = field(default_factory=dict)  # stored articles per topic ("" = none)
+    stored_ids: list[int] = field(default_factory=list)  # not in as_dict: for new_by_topic
 
     def add_polls(self, results: Iterable[_Poll]) -> None:
         for r in results:
@@ -55,6 +57,7 @@ class CycleSummary:
 
     def add_ingest(self, report: _Ingest) -> None:
         self.stored += len(report.stored_ids)
+        self.stored_ids.extend(report.stored_ids)
         self.duplicates += report.duplicates
         self.page_failures.extend(report.failures)
 
@@ -86,6 +89,7 @@ class CycleSummary:
             "alerts_pending": self.alerts_pending,
             "alerts_failed": self.alerts_failed,
             "delivery_failures": [list(x) for x in self.delivery_failures],
+            "new_by_topic": dict(self.new_by_topic),
         }
 
 
@@ -114,3 +118,47 @@ def render_summary(d: Mapping[str, Any], *, max_listed: int = 20) -> str:
             if len(rows) > max_listed:
                 lines.append(f"  … and {len(rows) - max_listed} more (see `newsmon failures`)")
     return "\n".join(lines)
+
+
+def _md(text: object) -> str:
+    """A markdown table cell: pipes escaped, one line."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def render_markdown(d: Mapping[str, Any], *, max_listed: int = 30) -> str:
+    """The run summary as markdown (the Prefect artifact each cycle and backfill publishes)."""
+    kind = "cycle" if d.get("kind") == "run" else str(d.get("kind", "run"))
+    lines = [f"# newsmon {kind}", "", "| figure | value |", "|---|---|"]
+    if d.get("kind") == "run":
+        lines.append(f"| feeds polled | {d.get('feeds_total', 0)} ({d.get('feeds_new', 0)} with news, "
+                     f"{d.get('feeds_unchanged', 0)} unchanged, {len(d.get('feed_failures') or [])} failed) |")
+    lines += [
+        f"| new links | {d.get('new_items', 0)} |",
+        f"| articles stored | {d.get('stored', 0)} ({d.get('duplicates', 0)} already stored, "
+        f"{len(d.get('page_failures') or [])} failed) |",
+        f"| alerts queued | {d.get('alerts_queued', 0)} |",
+        f"| alerts sent | {d.get('alerts_sent', 0)} |",
+        f"| alerts pending | {d.get('alerts_pending', 0)} |",
+        f"| alerts given up | {d.get('alerts_failed', 0)} |",
+        "", "## New articles by topic", "",
+    ]
+    by_topic = d.get("new_by_topic") or {}
+    if by_topic:
+        lines += ["| topic | articles |", "|---|---:|"]
+        lines += [f"| {_md(t or '(no topic)')} | {n} |" for t, n in sorted(by_topic.items(), key=lambda kv: -kv[1])]
+    else:
+        lines.append("No new articles.")
+    for title, key, what in (("Failed feeds", "feed_failures", "feed"), ("Failed pages", "page_failures", "page"),
+                             ("Failed deliveries", "delivery_failures", "target")):
+        rows = d.get(key) or []
+        if d.get("kind") != "run" and key == "feed_failures":
+            continue
+        lines += ["", f"## {title}", ""]
+        if not rows:
+            lines.append("None.")
+            continue
+        lines += [f"| {what} | reason |", "|---|---|"]
+        lines += [f"| {_md(a)} | {_md(b)} |" for a, b in rows[:max_listed]]
+        if len(rows) > max_listed:
+            lines.append(f"\n… and {len(rows) - max_listed} more (`newsmon failures`)")
+    return "\n".join(lines) + "\n"

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsmon.errors import StorageError
 from storage import outbox as _outbox  # noqa: F401  (registers the story/delivery tables)
 from storage.schema import Base, SchemaVersion
+from storage.search_index import ensure_search_index
 
 __all__ = ["SCHEMA_VERSION", "Database", "mask_database_url", "metadata", "migrate", "open_database"]
 
@@ -152,9 +153,12 @@ def migrate(engine: Engine, *, create_fresh: bool = True) -> str:
             metadata().create_all(conn)
             conn.execute(insert(SchemaVersion).values(id=1, version=SCHEMA_VERSION))
             command.stamp(cfg, "head")
+            ensure_search_index(conn)
             log.info("created the database schema at revision %s", migrations.head())
             return migrations.head()
         command.upgrade(cfg, "head")
+        # idempotent, outside Alembic: databases made before the search index existed get it here, filled
+        ensure_search_index(conn)
         return migrations.head()
 
 

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 
 COMMANDS = sorted(cli.commands)
 CONTRACT_COMMANDS = {"run", "serve", "backfill", "extract", "classify", "articles", "alerts", "topics",
-                     "notify-test"}
+                     "notify-test", "search", "export", "report", "feeds", "runs"}
 
 
 def test_contract_commands_exist() -> None:

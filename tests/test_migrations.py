@@ -42,7 +42,8 @@ def _fill_old_database(url: str, dialect: str) -> None:
 def _diff(url: str) -> list[object]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata())
+        opts = {"compare_type": True, "include_name": migrations.include_name}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata())
     engine.dispose()
     return list(diff)
 

@@ -22,10 +22,20 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-__all__ = ["BASELINE", "config", "head", "new_revision"]
+__all__ = ["BASELINE", "config", "head", "include_name", "new_revision"]
 
 BASELINE = "0001"  # the schema of newsmon 0.1.0 (the schema_version=1 databases)
 HERE = Path(__file__).resolve().parent
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """What Alembic compares: not the search index, which storage.search_index creates and keeps
+    (the FTS5 table and its shadow tables on SQLite; the tsvector column and its GIN index on
+    PostgreSQL)."""
+    if type_ == "table" and name is not None and name.startswith("articles_fts"):
+        return False
+    return not ((type_ == "column" and name == "search_vector")
+                or (type_ == "index" and name == "ix_articles_search_vector"))
 
 
 def config(connection: Connection | None = None) -> Config:

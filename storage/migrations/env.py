@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 from storage.db import metadata
+from storage.migrations import include_name
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -16,6 +17,7 @@ context.configure(
     target_metadata=metadata(),
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()
