@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, literal_column, select, table
+from sqlalchemy import Float, Integer, String, bindparam, cast, func, literal_column, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from newsmon.errors import NewsmonError
 from storage.outbox import Story
-from storage.schema import Article
-from storage.search_index import PG_CONFIG
+from storage.schema import Article, UTCDateTime
+from storage.search_index import PG_CONFIG, SQLITE_FILTER_INDEX
 
 __all__ = [
     "RANK_WINDOW",
@@ -268,27 +269,37 @@ def _filters(topic: str | None, since: datetime | None) -> list[ColumnElement[bo
 
 def _sqlite_hits(session: Session, match: str, topic: str | None, since: datetime | None,
                  limit: int, window: int | None) -> list[tuple[int, float, str]]:
-    """Three steps: find where the newest ``window`` matches start (FTS5 walks its doclists in rowid
-    order and stops there); rank those (FTS5's own ``rank`` column, BM25 with the title weighted 5:1)
-    and keep the best ``limit``; then make snippets for those rows only (SQLite would otherwise build
-    a snippet for every match before sorting)."""
+    """Two statements. One pass over the matches newest first (FTS5 walks its doclists in rowid
+    order), the filters read from the covering index ``ix_articles_search_filter`` (never the article
+    row, whose text spills to overflow pages), BM25 (title weighted 5:1, FTS5's ``rank``) computed
+    for the newest ``window`` of them only, the best ``limit`` kept; then snippets for those rows only
+    (SQLite would otherwise build a snippet for every match before sorting)."""
     fts = table("articles_fts")
     rowid: ColumnElement[int] = literal_column("articles_fts.rowid")
     rank: ColumnElement[float] = literal_column("articles_fts.rank")
     matches = literal_column("articles_fts").op("MATCH")(bindparam("match", match))
     ranking = rank.op("MATCH")(literal_column("'bm25(5.0, 1.0)'"))
-    filters = _filters(topic, since)
-    query = select(rowid.label("id"), rank.label("rank")).select_from(fts).where(matches, ranking)
-    if filters:
-        query = query.join(Article, Article.id == rowid).where(*filters)
-    if window is not None:
-        newest = select(rowid).select_from(fts).where(matches)
-        if filters:
-            newest = newest.join(Article, Article.id == rowid).where(*filters)
-        bound = session.scalar(newest.order_by(rowid.desc()).limit(1).offset(window - 1))
-        if bound is not None:
-            query = query.where(rowid >= bound)
-    ranked = [(int(r.id), -float(r.rank)) for r in session.execute(query.order_by(rank).limit(limit))]
+    if topic is None and since is None:
+        newest = select(rowid.label("id"), rank.label("rank")).select_from(fts).where(matches, ranking)
+        newest = newest.order_by(rowid.desc())
+        if window is not None:
+            newest = newest.limit(window)
+    else:  # SQLAlchemy renders no INDEXED BY on a join: written out
+        sql = (f"SELECT articles_fts.rowid AS id, articles_fts.rank AS rank FROM articles_fts "
+               f"JOIN articles INDEXED BY {SQLITE_FILTER_INDEX} ON articles.id = articles_fts.rowid "
+               "WHERE articles_fts MATCH :match AND articles_fts.rank MATCH 'bm25(5.0, 1.0)'")
+        params: list[BindParameter[Any]] = [bindparam("match", match)]
+        if topic is not None:  # topic ids are [a-z0-9-]; the JSON list is stored as text
+            sql += " AND articles.topics LIKE :topic"
+            params.append(bindparam("topic", f'%"{topic}"%'))
+        if since is not None:
+            sql += " AND coalesce(articles.published_at, articles.fetched_at) >= :since"
+            params.append(bindparam("since", since, type_=UTCDateTime))
+        sql += " ORDER BY articles_fts.rowid DESC" + ("" if window is None else f" LIMIT {int(window)}")
+        newest = text(sql).bindparams(*params).columns(id=Integer, rank=Float)  # type: ignore[assignment]
+    sub = newest.subquery()
+    best = select(sub.c.id, sub.c.rank).order_by(sub.c.rank, sub.c.id.desc()).limit(limit)
+    ranked = [(int(r.id), -float(r.rank)) for r in session.execute(best)]
     if not ranked:
         return []
     snippet: ColumnElement[str] = literal_column(
@@ -298,37 +309,98 @@ def _sqlite_hits(session: Session, match: str, topic: str | None, since: datetim
     return [(i, score, str(snippets.get(i) or "")) for i, score in ranked]
 
 
-def _pg_hits(session: Session, match: str, topic: str | None, since: datetime | None,
+def _loose(node: Node) -> Node:
+    """The node with every phrase loosened to its words AND-ed: what a GIN index answers without
+    reading any row's ``tsvector`` (phrases need positions, i.e. a recheck of the whole vector)."""
+    if isinstance(node, Term):
+        if len(node.words) == 1:
+            return node
+        last = len(node.words) - 1
+        return And(tuple(Term((w,), node.prefix and i == last) for i, w in enumerate(node.words)))
+    if isinstance(node, Not):
+        return node if isinstance(node.node, Term) and len(node.node.words) == 1 else Not(node.node)
+    if isinstance(node, And):
+        return And(tuple(_loose(n) for n in node.nodes))
+    return Or(tuple(_loose(n) for n in node.nodes))
+
+
+def _has_phrase(node: Node) -> bool:
+    if isinstance(node, Term):
+        return len(node.words) > 1
+    if isinstance(node, Not):
+        return False  # a negated phrase excludes fewer rows than its words would: kept exact below
+    return any(_has_phrase(n) for n in node.nodes)
+
+
+_PG_VERIFY_CHUNK = 100
+
+
+def _pg_hits(session: Session, node: Node, topic: str | None, since: datetime | None,
              limit: int, window: int | None) -> list[tuple[int, float, str]]:
-    """Rank the newest ``window`` matches with ``ts_rank`` (each rank reads a whole ``tsvector``), keep
-    the best ``limit``, and make headlines for those only."""
+    """Four steps, none of which reads a candidate's whole ``tsvector`` unless it may be shown:
+
+    1. the ids of the newest ``window`` candidates, from the GIN index alone (bitmap scans; phrases
+       loosened to their words, which the index answers exactly), searched in growing id ranges
+       from the newest so a broad word does not visit every row;
+    2. rank them with ``ts_rank`` on the small lead vector (title + first ``PG_LEAD_CHARS`` of the
+       text), ties newest first;
+    3. when the query has a phrase, check the exact query on the whole vector for the ranked ids in
+       order, a chunk at a time, until ``limit`` match;
+    4. headlines for those only.
+    """
     config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
     vector: ColumnElement[Any] = literal_column("articles.search_vector")
-    tsq = func.to_tsquery(config, bindparam("match", match))
-    score = func.ts_rank(vector, tsq)
-    where = [vector.op("@@")(tsq), *_filters(topic, since)]
-    if window is not None:
-        bound = session.scalar(select(Article.id).where(*where).order_by(Article.id.desc()).limit(1)
-                               .offset(window - 1))
-        if bound is not None:
-            where.append(Article.id >= bound)
-    best = (
-        select(Article.id.label("id"), score.label("score"))
-        .where(*where)
-        .order_by(score.desc(), Article.id)
-        .limit(limit)
-        .subquery()
-    )
+    lead: ColumnElement[Any] = literal_column("articles.search_lead")
+    tsq = func.to_tsquery(config, bindparam("match", to_tsquery(node)))
+    phrase = _has_phrase(node)
+    loose_q = func.to_tsquery(config, bindparam("loose", to_tsquery(_loose(node)))) if phrase else tsq
+    # the GIN index, never a walk of the primary key evaluating @@ row by row (each detoasts a vector)
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    session.execute(text("SET LOCAL enable_indexscan = off"))
+    where = [vector.op("@@")(loose_q), *_filters(topic, since)]
+    top = session.scalar(select(func.max(Article.id)))
+    if top is None:
+        return []
+    span = 4 * window if window is not None else top + 1
+    while True:
+        low = top - span
+        cands = select(Article.id).where(*where).order_by(Article.id.desc())
+        if low >= 0:
+            cands = cands.where(Article.id > low)
+        if window is not None:
+            cands = cands.limit(window)
+        ids = list(session.scalars(cands))
+        if low < 0 or (window is not None and len(ids) >= window):
+            break
+        span *= 4
+    if not ids:
+        return []
+    score = func.ts_rank(lead, tsq)
+    ranked_q = (select(Article.id, score.label("score"))
+                .where(Article.id == func.any(bindparam("ids", ids, type_=ARRAY(Integer))))
+                .order_by(score.desc(), Article.id.desc()))
+    if not phrase:
+        ranked_q = ranked_q.limit(limit)
+    rows = [(int(r.id), float(r.score)) for r in session.execute(ranked_q)]
+    if phrase:
+        chosen: list[tuple[int, float]] = []
+        for i in range(0, len(rows), _PG_VERIFY_CHUNK):
+            chunk = rows[i:i + _PG_VERIFY_CHUNK]
+            ok = set(session.scalars(select(Article.id).where(
+                Article.id.in_([c[0] for c in chunk]), vector.op("@@")(tsq))))
+            chosen.extend(c for c in chunk if c[0] in ok)
+            if len(chosen) >= limit:
+                break
+        rows = chosen[:limit]
+    if not rows:
+        return []
     headline = func.ts_headline(
         config, func.left(Article.text, _HEADLINE_CHARS), tsq,
         f"StartSel={MARK}, StopSel={MARK}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"",
     )
-    query = (
-        select(best.c.id, best.c.score, headline.label("snippet"))
-        .join(Article, Article.id == best.c.id)
-        .order_by(best.c.score.desc(), best.c.id)
-    )
-    return [(int(r.id), float(r.score), str(r.snippet or "")) for r in session.execute(query)]
+    snippets = {int(r.id): str(r.snippet or "") for r in session.execute(
+        select(Article.id, headline.label("snippet")).where(Article.id.in_([r[0] for r in rows])))}
+    return [(i, sc, snippets.get(i, "")) for i, sc in rows]
 
 
 def search_articles(
@@ -346,7 +418,7 @@ def search_articles(
     if dialect == "sqlite":
         ranked = _sqlite_hits(session, to_fts5(node), topic, since, limit, rank_window)
     elif dialect == "postgresql":
-        ranked = _pg_hits(session, to_tsquery(node), topic, since, limit, rank_window)
+        ranked = _pg_hits(session, node, topic, since, limit, rank_window)
     else:
         raise NotImplementedError(f"full-text search is not available on {dialect!r}")
     if not ranked:

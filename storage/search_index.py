@@ -8,7 +8,10 @@ PostgreSQL: a ``tsvector`` column ``articles.search_vector`` (title weighted A, 
 ``english`` configuration) with a GIN index, filled by a ``BEFORE INSERT OR UPDATE OF title, text``
 trigger, so classification updates (topics, scores) do not re-index the text. The text is cut at
 :data:`PG_TEXT_LIMIT` characters before indexing: a ``tsvector`` is limited to 1 MB, and an article
-must never fail to store because it is long.
+must never fail to store because it is long. The same trigger fills a second, small ``tsvector``,
+``articles.search_lead`` (title weighted A + the first :data:`PG_LEAD_CHARS` characters of the text,
+weighted B), which ranking reads: ranking the whole vector meant decompressing several KB per
+candidate, the lead is a few hundred bytes stored in the row.
 
 :func:`ensure_search_index` is idempotent and runs at every start-up (from :func:`storage.db.migrate`),
 so a fresh database and one created before the index existed both get it; when the index is created
@@ -21,12 +24,17 @@ import logging
 
 from sqlalchemy import Connection, inspect, text
 
-__all__ = ["PG_TEXT_LIMIT", "drop_search_index", "ensure_search_index"]
+__all__ = ["PG_LEAD_CHARS", "PG_TEXT_LIMIT", "SQLITE_FILTER_INDEX", "drop_search_index", "ensure_search_index"]
 
 log = logging.getLogger(__name__)
 
 PG_TEXT_LIMIT = 300_000
 PG_CONFIG = "english"
+PG_LEAD_CHARS = 1000
+# SQLite: search's --topic/--since read this index, not the article row (whose text spills to overflow pages)
+SQLITE_FILTER_INDEX = "ix_articles_search_filter"
+_SQLITE_FILTER_DDL = (f"CREATE INDEX IF NOT EXISTS {SQLITE_FILTER_INDEX} "
+                      "ON articles (id, published_at, fetched_at, topics)")
 
 _SQLITE_DDL = (
     "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content='articles', content_rowid='id', "
@@ -45,10 +53,17 @@ _PG_VECTOR = (
     f"setweight(to_tsvector('{PG_CONFIG}', left(coalesce({{row}}text, ''), {PG_TEXT_LIMIT})), 'B')"
 )
 
+_PG_LEAD = (
+    f"setweight(to_tsvector('{PG_CONFIG}', coalesce({{row}}title, '')), 'A') || "
+    f"setweight(to_tsvector('{PG_CONFIG}', left(coalesce({{row}}text, ''), {PG_LEAD_CHARS})), 'B')"
+)
+
 _PG_DDL = (
     "ALTER TABLE articles ADD COLUMN IF NOT EXISTS search_vector tsvector",
+    "ALTER TABLE articles ADD COLUMN IF NOT EXISTS search_lead tsvector",
     "CREATE OR REPLACE FUNCTION newsmon_articles_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    f"BEGIN NEW.search_vector := {_PG_VECTOR.format(row='NEW.')}; RETURN NEW; END $$",
+    f"BEGIN NEW.search_vector := {_PG_VECTOR.format(row='NEW.')}; "
+    f"NEW.search_lead := {_PG_LEAD.format(row='NEW.')}; RETURN NEW; END $$",
     "DROP TRIGGER IF EXISTS articles_search_vector ON articles",
     "CREATE TRIGGER articles_search_vector BEFORE INSERT OR UPDATE OF title, text ON articles "
     "FOR EACH ROW EXECUTE FUNCTION newsmon_articles_search_vector()",
@@ -66,7 +81,13 @@ def ensure_search_index(conn: Connection) -> bool:
     dialect = conn.dialect.name
     if dialect == "sqlite":
         if _sqlite_has_fts(conn):
-            return False
+            has_filter = conn.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = :n"),
+                                      {"n": SQLITE_FILTER_INDEX}).first() is not None
+            if not has_filter:
+                conn.exec_driver_sql(_SQLITE_FILTER_DDL)
+                log.info("created the search filter index %s", SQLITE_FILTER_INDEX)
+            return not has_filter
+        conn.exec_driver_sql(_SQLITE_FILTER_DDL)
         for ddl in _SQLITE_DDL:
             conn.exec_driver_sql(ddl)
         conn.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
@@ -74,12 +95,15 @@ def ensure_search_index(conn: Connection) -> bool:
         return True
     if dialect == "postgresql":
         columns = {c["name"] for c in inspect(conn).get_columns("articles")}
-        if "search_vector" in columns:
+        if {"search_vector", "search_lead"} <= columns:
             return False
         for ddl in _PG_DDL:
             conn.exec_driver_sql(ddl)
-        conn.exec_driver_sql(
-            f"UPDATE articles SET search_vector = {_PG_VECTOR.format(row='')} WHERE search_vector IS NULL")
+        if "search_vector" in columns:  # made before the lead vector existed: fill only that
+            conn.exec_driver_sql(f"UPDATE articles SET search_lead = {_PG_LEAD.format(row='')}")
+        else:
+            conn.exec_driver_sql(f"UPDATE articles SET search_vector = {_PG_VECTOR.format(row='')}, "
+                                 f"search_lead = {_PG_LEAD.format(row='')}")
         log.info("created the full-text search index (PostgreSQL tsvector + GIN)")
         return True
     return False
@@ -88,6 +112,7 @@ def ensure_search_index(conn: Connection) -> bool:
 def drop_search_index(conn: Connection) -> None:
     """Remove the index objects (benchmarks measure ingest with and without them)."""
     if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {SQLITE_FILTER_INDEX}")
         for name in ("articles_fts_ai", "articles_fts_ad", "articles_fts_au"):
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         conn.exec_driver_sql("DROP TABLE IF EXISTS articles_fts")
@@ -95,3 +120,4 @@ def drop_search_index(conn: Connection) -> None:
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS articles_search_vector ON articles")
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_articles_search_vector")
         conn.exec_driver_sql("ALTER TABLE articles DROP COLUMN IF EXISTS search_vector")
+        conn.exec_driver_sql("ALTER TABLE articles DROP COLUMN IF EXISTS search_lead")

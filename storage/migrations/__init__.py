@@ -34,8 +34,8 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     PostgreSQL)."""
     if type_ == "table" and name is not None and name.startswith("articles_fts"):
         return False
-    return not ((type_ == "column" and name == "search_vector")
-                or (type_ == "index" and name == "ix_articles_search_vector"))
+    return not ((type_ == "column" and name in ("search_vector", "search_lead"))
+                or (type_ == "index" and name in ("ix_articles_search_vector", "ix_articles_search_filter")))
 
 
 def config(connection: Connection | None = None) -> Config:
