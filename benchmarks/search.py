@@ -136,7 +136,7 @@ def bulk_store(db: Database, articles: Iterator[tuple[str, str, list[str]]]) -> 
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()
-        with cur.copy(f"COPY articles ({', '.join(cols)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with cur.copy(f"COPY articles ({', '.join(cols)}) FROM STDIN") as copy:
             for row in rows():
                 copy.write_row(row)
         raw.commit()

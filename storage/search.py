@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, bindparam, cast, func, literal_column, select, table, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Float, Integer, String, and_, bindparam, cast, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -262,8 +261,9 @@ def _filters(topic: str | None, since: datetime | None) -> list[ColumnElement[bo
     if topic is not None:
         # topic ids are [a-z0-9-]; the JSON list is stored as text on both databases
         out.append(cast(Article.topics, String).like(f'%"{topic}"%'))
-    if since is not None:
-        out.append(func.coalesce(Article.published_at, Article.fetched_at) >= since)
+    if since is not None:  # coalesce(published_at, fetched_at) >= since, spelt so both indexes serve it
+        out.append(or_(Article.published_at >= since,
+                       and_(Article.published_at.is_(None), Article.fetched_at >= since)))
     return out
 
 
@@ -349,39 +349,50 @@ def _pg_hits(session: Session, node: Node, topic: str | None, since: datetime | 
     4. headlines for those only.
     """
     config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
-    vector: ColumnElement[Any] = literal_column("articles.search_vector")
-    lead: ColumnElement[Any] = literal_column("articles.search_lead")
     tsq = func.to_tsquery(config, bindparam("match", to_tsquery(node)))
-    phrase = _has_phrase(node)
-    loose_q = func.to_tsquery(config, bindparam("loose", to_tsquery(_loose(node)))) if phrase else tsq
-    # the GIN index, never a walk of the primary key evaluating @@ row by row (each detoasts a vector)
-    session.execute(text("SET LOCAL enable_seqscan = off"))
-    session.execute(text("SET LOCAL enable_indexscan = off"))
-    where = [vector.op("@@")(loose_q), *_filters(topic, since)]
+    loose_q = func.to_tsquery(config, bindparam("loose", to_tsquery(_loose(node)))) if _has_phrase(node) else tsq
+    # the GIN index, never a walk of the primary key evaluating @@ row by row (each detoasts a vector);
+    # reset when done, so the rest of the caller's transaction plans as usual
     top = session.scalar(select(func.max(Article.id)))
     if top is None:
         return []
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    session.execute(text("SET LOCAL enable_indexscan = off"))
+    try:
+        return _pg_ranked(session, node, tsq, loose_q, topic, since, limit, window, top)
+    finally:
+        session.execute(text("RESET enable_seqscan"))
+        session.execute(text("RESET enable_indexscan"))
+
+
+def _pg_ranked(session: Session, node: Node, tsq: ColumnElement[Any], loose_q: ColumnElement[Any],
+               topic: str | None, since: datetime | None, limit: int,
+               window: int | None, top: int) -> list[tuple[int, float, str]]:
+    config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
+    vector: ColumnElement[Any] = literal_column("articles.search_vector")
+    lead: ColumnElement[Any] = literal_column("articles.search_lead")
+    phrase = _has_phrase(node)
+    where = [vector.op("@@")(loose_q), *_filters(topic, since)]
     span = 4 * window if window is not None else top + 1
-    while True:
+    while True:  # one pass: the newest candidates (heap rows of the GIN bitmap), ranked on their lead
         low = top - span
-        cands = select(Article.id).where(*where).order_by(Article.id.desc())
+        cands = select(Article.id.label("id"), lead.label("lead")).where(*where).order_by(Article.id.desc())
         if low >= 0:
             cands = cands.where(Article.id > low)
         if window is not None:
             cands = cands.limit(window)
-        ids = list(session.scalars(cands))
-        if low < 0 or (window is not None and len(ids) >= window):
+        sub = cands.subquery()
+        score = func.ts_rank(sub.c.lead, tsq)
+        ranked_q = (select(sub.c.id, score.label("score"), func.count().over().label("n"))
+                    .order_by(score.desc(), sub.c.id.desc()))
+        if not phrase:
+            ranked_q = ranked_q.limit(limit)
+        result = session.execute(ranked_q).all()
+        found = int(result[0].n) if result else 0
+        if low < 0 or (window is not None and found >= window):
             break
-        span *= 4
-    if not ids:
-        return []
-    score = func.ts_rank(lead, tsq)
-    ranked_q = (select(Article.id, score.label("score"))
-                .where(Article.id == func.any(bindparam("ids", ids, type_=ARRAY(Integer))))
-                .order_by(score.desc(), Article.id.desc()))
-    if not phrase:
-        ranked_q = ranked_q.limit(limit)
-    rows = [(int(r.id), float(r.score)) for r in session.execute(ranked_q)]
+        span *= 8
+    rows = [(int(r.id), float(r.score)) for r in result]
     if phrase:
         chosen: list[tuple[int, float]] = []
         for i in range(0, len(rows), _PG_VERIFY_CHUNK):

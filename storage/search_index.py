@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 PG_TEXT_LIMIT = 300_000
 PG_CONFIG = "english"
-PG_LEAD_CHARS = 1000
+PG_LEAD_CHARS = 300
 # SQLite: search's --topic/--since read this index, not the article row (whose text spills to overflow pages)
 SQLITE_FILTER_INDEX = "ix_articles_search_filter"
 _SQLITE_FILTER_DDL = (f"CREATE INDEX IF NOT EXISTS {SQLITE_FILTER_INDEX} "
