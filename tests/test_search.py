@@ -170,3 +170,23 @@ def test_a_broad_query_ranks_its_newest_matches(db_url: str) -> None:
         filtered = search_articles(s, "export* -potato", rank_window=1)
         assert [h.url for h in filtered] == ["https://ex.com/2"]
     db.dispose()  # type: ignore[attr-defined]
+
+
+def test_phrases_stay_exact_and_undated_articles_filter_on_fetch_time(db_url: str) -> None:
+    """PostgreSQL finds phrase candidates by their words and checks the phrase after ranking; SQLite and
+    PostgreSQL read --since as the published time, else the fetch time."""
+    db, _ = _store(db_url)
+    with db.session() as s:  # type: ignore[attr-defined]
+        url = "https://ex.com/apart"
+        repo.insert_article(s, repo.NewArticle(url=url, link=url, source="W", origin="feed", article=ExtractedArticle(
+            url=url, title="List of rules", text="Every entity must file; the list grows.", published=None)),
+            now=NOW)
+    with db.session() as s:  # type: ignore[attr-defined]
+        assert set(_urls(search_articles(s, '"entity list"'))) == {"https://ex.com/1", "https://ex.com/4"}
+        assert set(_urls(search_articles(s, '"entity list"', rank_window=None))) == {
+            "https://ex.com/1", "https://ex.com/4"}
+        assert set(_urls(search_articles(s, "entity list -alibaba"))) == {"https://ex.com/apart", "https://ex.com/1"}
+        recent = search_articles(s, "entity", since=NOW - timedelta(hours=1))
+        assert set(_urls(recent)) == {"https://ex.com/1", "https://ex.com/apart"}  # apart: unknown date, fetched NOW
+        assert _urls(search_articles(s, '"entity list"', since=NOW - timedelta(hours=1))) == ["https://ex.com/1"]
+    db.dispose()  # type: ignore[attr-defined]
