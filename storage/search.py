@@ -373,7 +373,7 @@ def _pg_ranked(session: Session, node: Node, tsq: ColumnElement[Any], loose_q: C
     lead: ColumnElement[Any] = literal_column("articles.search_lead")
     phrase = _has_phrase(node)
     where = [vector.op("@@")(loose_q), *_filters(topic, since)]
-    span = 4 * window if window is not None else top + 1
+    span = 2 * window if window is not None else top + 1
     while True:  # one pass: the newest candidates (heap rows of the GIN bitmap), ranked on their lead
         low = top - span
         cands = select(Article.id.label("id"), lead.label("lead")).where(*where).order_by(Article.id.desc())
