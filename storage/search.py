@@ -339,9 +339,10 @@ def _pg_hits(session: Session, node: Node, topic: str | None, since: datetime | 
              limit: int, window: int | None) -> list[tuple[int, float, str]]:
     """Four steps, none of which reads a candidate's whole ``tsvector`` unless it may be shown:
 
-    1. the ids of the newest ``window`` candidates, from the GIN index alone (bitmap scans; phrases
-       loosened to their words, which the index answers exactly), searched in growing id ranges
-       from the newest so a broad word does not visit every row;
+    1. the ids of the newest ``window`` candidates by bitmap scans (the GIN index, the id range or
+       both; never a walk of the primary key; phrases loosened to their words, which the index
+       answers without reading vectors), in id ranges growing from the newest (sized by the density
+       seen) so a broad word does not visit every row;
     2. rank them with ``ts_rank`` on the small lead vector (title + first ``PG_LEAD_CHARS`` of the
        text), ties newest first;
     3. when the query has a phrase, check the exact query on the whole vector for the ranked ids in
@@ -374,7 +375,7 @@ def _pg_ranked(session: Session, node: Node, tsq: ColumnElement[Any], loose_q: C
     phrase = _has_phrase(node)
     where = [vector.op("@@")(loose_q), *_filters(topic, since)]
     span = 2 * window if window is not None else top + 1
-    while True:  # one pass: the newest candidates (heap rows of the GIN bitmap), ranked on their lead
+    while True:  # one statement: the newest candidates (bitmap scans), ranked on their lead
         low = top - span
         cands = select(Article.id.label("id"), lead.label("lead")).where(*where).order_by(Article.id.desc())
         if low >= 0:
@@ -391,7 +392,9 @@ def _pg_ranked(session: Session, node: Node, tsq: ColumnElement[Any], loose_q: C
         found = int(result[0].n) if result else 0
         if low < 0 or (window is not None and found >= window):
             break
-        span *= 8
+        assert window is not None  # without a window the first span is everything
+        # wide enough for the window at the density seen so far (a quarter more), at least twice as wide
+        span = 8 * span if found == 0 else max(2 * span, int(span * window / found * 1.25))
     rows = [(int(r.id), float(r.score)) for r in result]
     if phrase:
         chosen: list[tuple[int, float]] = []
