@@ -190,3 +190,27 @@ def test_phrases_stay_exact_and_undated_articles_filter_on_fetch_time(db_url: st
         assert set(_urls(recent)) == {"https://ex.com/1", "https://ex.com/apart"}  # apart: unknown date, fetched NOW
         assert _urls(search_articles(s, '"entity list"', since=NOW - timedelta(hours=1))) == ["https://ex.com/1"]
     db.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_database_from_the_first_search_version_gets_the_new_objects(db_url: str) -> None:
+    """The lead vector (PostgreSQL) and the filter index (SQLite) are added and filled at start-up."""
+    db, _ = _store(db_url)
+    with db.engine.begin() as conn:  # type: ignore[attr-defined]
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE articles DROP COLUMN search_lead")
+        else:
+            conn.exec_driver_sql("DROP INDEX ix_articles_search_filter")
+    db.dispose()  # type: ignore[attr-defined]
+    db = open_database(db_url)
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            filled = conn.exec_driver_sql("SELECT count(*) FROM articles WHERE search_lead IS NOT NULL").scalar()
+            assert filled == len(ARTICLES)
+        else:
+            found = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'ix_articles_search_filter'").first()
+            assert found is not None
+    with db.session() as s:
+        hits = search_articles(s, "smic", topic=None, since=NOW - timedelta(days=30))
+        assert _urls(hits) == ["https://ex.com/1"] and hits[0].score > 0
+    db.dispose()
