@@ -16,7 +16,8 @@ and digits; "U.S." is the phrase "u s". Negation needs something to subtract fro
 or ``a OR NOT b``, is refused with a :class:`SearchQueryError`.
 
 Snippets mark the matched words with ``**`` on both databases. Scores are relevance, higher is
-better, comparable only within one result list (BM25 on SQLite, ``ts_rank`` on PostgreSQL).
+better, comparable only within one result list (BM25 on SQLite; on PostgreSQL ``ts_rank`` on the
+title and the first ``PG_LEAD_CHARS`` characters of the text, ties newest first).
 """
 
 from __future__ import annotations
