@@ -155,21 +155,24 @@ def _queue_story(session: Session, story: outbox.Story, targets: Sequence[Target
     return created
 
 
-def _file_article(session: Session, art: Article, index: cluster.StoryIndex,
-                  now: datetime) -> tuple[outbox.Story, bool]:
-    """Put one article into a story (joining a copy's story or starting one). Returns (story, is_new)."""
+def _file_article(session: Session, art: Article, index: cluster.StoryIndex, now: datetime,
+                  sources: list[dict[str, object]]) -> tuple[outbox.Story, bool]:
+    """Put one article into a story (joining a copy's story or starting one). Returns (story, is_new).
+
+    The ``story_sources`` row is appended to ``sources`` (the caller inserts them all in one
+    statement); the article's ``story_id`` and the story's ``last_seen_at`` and topics are set on the
+    ORM objects, so the session flushes them as batched UPDATEs.
+    """
     feats = cluster.features(art.title, art.text)
     found = index.best_match(feats)
     story: outbox.Story | None
     if found is not None:
         story = session.get(outbox.Story, found.story_id)
         assert story is not None
-        outbox.add_source(session, story_id=story.id, article=art, now=now, score=found.score,
-                          reason=found.reason, features=feats.to_json())
         story.topics = list(dict.fromkeys([*story.topics, *art.topics]))
         log.info("article %d (%s) joins story %d as a %s (score %.2f)", art.id, art.url, story.id,
                  found.reason, found.score)
-        is_new = False
+        score, reason, is_new = found.score, found.reason, False
     else:
         story_id = outbox.create_story(session, article_id=art.id, url=art.url, title=art.title,
                                        topics=art.topics, now=now)
@@ -177,10 +180,13 @@ def _file_article(session: Session, art: Article, index: cluster.StoryIndex,
             story_id = session.scalar(select(outbox.Story.id).where(outbox.Story.first_article_id == art.id))
         story = session.get(outbox.Story, story_id)
         assert story is not None
-        outbox.add_source(session, story_id=story.id, article=art, now=now, score=None, reason="first",
-                          features=feats.to_json())
-        is_new = True
-    outbox.set_article_story(session, art.id, story.id)
+        score, reason, is_new = None, "first", True
+    sources.append({"story_id": story.id, "article_id": art.id, "url": art.url, "source": art.source,
+                    "title": art.title, "published_at": art.published_at, "added_at": now,
+                    "match_score": score, "match_reason": reason, "features": feats.to_json()})
+    if story.last_seen_at != now:
+        story.last_seen_at = now
+    art.story_id = story.id
     index.add(story.id, art.id, feats)
     return story, is_new
 
@@ -221,15 +227,18 @@ def enqueue_alerts(session: Session, article_ids: Sequence[int], settings: Setti
     filed = created = joined = queued = 0
     arts = _load_in_order(session, article_ids)
     skipped = len(set(article_ids)) - len(arts)
-    for art in arts:
-        story, is_new = _file_article(session, art, index, now)
-        filed += 1
-        created += is_new
-        joined += not is_new
-        if is_new and not alert:
-            story.alert_state = "suppressed"
-        elif alert and story.alert_state == "none" and _meets(story.topics, alerts.alert_topics()):
-            queued += _queue_story(session, story, targets, alerts, now, masks)
+    sources: list[dict[str, object]] = []
+    with session.no_autoflush:  # one batched flush at the end, not a few UPDATEs per article
+        for art in arts:
+            story, is_new = _file_article(session, art, index, now, sources)
+            filed += 1
+            created += is_new
+            joined += not is_new
+            if is_new and not alert:
+                story.alert_state = "suppressed"
+            elif alert and story.alert_state == "none" and _meets(story.topics, alerts.alert_topics()):
+                queued += _queue_story(session, story, targets, alerts, now, masks)
+        outbox.add_sources(session, sources)
     session.flush()
     return EnqueueReport(filed, created, joined, queued, skipped)
 

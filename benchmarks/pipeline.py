@@ -121,7 +121,7 @@ def page(i: int) -> bytes:
                   f'<button>Accept all cookies</button></div><header><div class="brand">{site}</div>'
                   f'<nav><ul>{_links(r, 100, "section")}</ul></nav><div class="ticker">'
                   + " · ".join(f"{r.choice(_NAMES)} {r.uniform(-5, 5):+.2f}%" for _ in range(30))
-                  + f'</div></header><ol class="breadcrumbs"><li>Home</li><li>Tech</li><li>Policy</li></ol>')
+                  + '</div></header><ol class="breadcrumbs"><li>Home</li><li>Tech</li><li>Policy</li></ol>')
     article = (f'<main><article><h1>{t}</h1><div class="byline">By <a href="/authors/dl">Dana Lee</a> '
                f'archive page</div><time datetime="{published.isoformat()}">{published:%B %d, %Y}</time>'
                f'<div class="share">Share on facebook, twitter, linkedin</div>'
@@ -160,7 +160,7 @@ def feed(k: int, n: int, port: int) -> bytes:
         items.append(f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
                      f"<pubDate>{when}</pubDate><description>{title}.</description></item>")
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Bench {k}</title>'
-            f"<link>http://127.0.0.1:{port}/</link>{''.join(items)}</channel></rss>").encode("utf-8")
+            f"<link>http://127.0.0.1:{port}/</link>{''.join(items)}</channel></rss>").encode()
 
 
 # -- the page server (child process) -----------------------------------------------------------
@@ -169,6 +169,7 @@ def feed(k: int, n: int, port: int) -> bytes:
 def serve(n: int, ready: Path) -> None:
     """Serve pages and feeds on HOSTS (HTTP/1.1, keep-alive), pages generated once, lazily."""
     cache: dict[int, bytes] = {}
+    port = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -206,7 +207,6 @@ def serve(n: int, ready: Path) -> None:
         ready.write_text(str(port))
         await asyncio.gather(*(s.serve_forever() for s in servers))
 
-    port = 0
     asyncio.run(main())
 
 

@@ -1,0 +1,64 @@
+"""Commands that run no flow start fast: they never import Prefect (≈1.4 s and 50+ MB), nor the
+MinHash library (numpy + scipy) unless they cluster articles."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PAGE = ("<html><head><title>Chip rules tightened</title></head><body><article><h1>Chip rules tightened</h1>"
+        "<p>The Commerce Department tightened export controls on advanced AI chips to China on Thursday, "
+        "officials said, adding dozens of Chinese companies to the Entity List.</p><p>Nvidia said it would "
+        "comply with the rules and that its H20 sales would need a licence from now on.</p></article>"
+        "</body></html>")
+
+PROBE = """
+import json, sys
+from newsmon.cli import cli
+try:
+    cli.main(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+heavy = ("prefect", "datasketch", "scipy")
+print(json.dumps([m for m in heavy if m in sys.modules]), file=sys.stderr)
+"""
+
+COMMANDS = [
+    ["--help"],
+    ["extract", "{page}"],
+    ["classify", "{items}"],
+    ["articles"],
+    ["alerts"],
+    ["topics"],
+    ["search", "chips"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_commands_without_a_flow_do_not_import_prefect(tmp_path: Path, command: list[str]) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(PAGE, encoding="utf-8")
+    items = tmp_path / "items.jsonl"
+    items.write_text(json.dumps({"title": "Nvidia H20 licence", "text": "Commerce told Nvidia it needs a "
+                                 "licence to export H20 chips to China."}) + "\n", encoding="utf-8")
+    config = tmp_path / "newsmon.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path / "news.db"}"\n', encoding="utf-8")
+    args = [a.format(page=page, items=items) for a in command]
+    proc = subprocess.run([sys.executable, "-c", PROBE, "--config", str(config), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    imported = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert imported == [], f"newsmon {' '.join(command)} imported {imported}"
+
+
+def test_the_probe_sees_prefect_when_a_flow_module_is_imported(tmp_path: Path) -> None:
+    """The check above can fail: importing the cycle flow does pull Prefect in."""
+    proc = subprocess.run([sys.executable, "-c", "import sys, flows.cycle; print('prefect' in sys.modules)"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "True", proc.stderr
