@@ -344,6 +344,99 @@ def measure(cmd: list[str], env: dict[str, str], articles_of: str) -> dict[str, 
             "processes": peak[1]}
 
 
+# -- where the CPU goes (py-spy, every thread and process of a backfill) -----------------------
+
+# (category, substrings of a frame); a sample is charged to the first rule that matches a frame,
+# scanning from the innermost frame outwards.
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("start-up imports", ("importlib._bootstrap", "<frozen importlib", "(<module>)")),
+    ("HTML parse (lxml)", ("lxml/html/", "(load_html)", "lxml/etree")),
+    ("our clean-up", ("extractors/cleanup",)),
+    ("metadata", ("extractors/metadata", "htmldate/", "trafilatura/metadata")),
+    ("trafilatura", ("trafilatura/", "justext/", "courlan/")),
+    ("classify", ("classify/",)),
+    ("cluster + alerts", ("alerts/", "datasketch/")),
+    ("feed parse", ("feedparser/", "extractors/feeds")),
+    ("store (SQLAlchemy, SQLite)", ("storage/", "sqlalchemy/", "sqlite3")),
+    ("fetch (httpx)", ("httpx/", "httpcore/", "h11/", "newsmon/httpclient", "ssl.py", "socket.py")),
+    ("Prefect client", ("prefect/", "uvicorn/", "starlette/", "fastapi/", "anyio/", "aiosqlite/",
+                                     "pydantic", "httpx_", "websockets/")),
+    ("worker IPC (pickle, pool)", ("multiprocessing/", "concurrent/futures", "pickle")),
+    ("our extraction code", ("extractors/",)),
+    ("pipeline glue", ("newsmon/", "flows/")),
+)
+
+
+# innermost frames of a thread blocked in a C call (waiting, not on the CPU): py-spy reports them here
+IDLE = ("(threading.py:", "(selectors.py:", "(concurrent/futures/thread.py:81)", "(aiosqlite/core.py:59)",
+        "(multiprocessing/connection.py:", "(queue.py:", "(socket.py:", "(ssl.py:", "(httpcore/_backends/sync.py:",
+        "(asyncio/base_events.py:1884)", "(multiprocessing/queues.py:", "(concurrent/futures/_base.py:")
+
+
+def breakdown(raw: Path, articles: int) -> list[tuple[str, float]]:
+    """CPU ms per article by category from py-spy's raw (collapsed) output at 100 samples/s."""
+    totals: dict[str, int] = {}
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")[::-1]
+        if any(k in frames[0] for k in IDLE):
+            continue
+        if "prefect.server" in stack or "uvicorn" in stack:  # Prefect's temporary server process
+            totals["Prefect server"] = totals.get("Prefect server", 0) + int(count)
+            continue
+        category = next((name for frame in frames for name, keys in CATEGORIES if any(k in frame for k in keys)),
+                        "other")
+        totals[category] = totals.get(category, 0) + int(count)
+    return sorted(((k, 10 * v / max(1, articles)) for k, v in totals.items()), key=lambda kv: -kv[1])
+
+
+def profile(newsmon: list[str], cfg: Path, url_file: Path, env: dict[str, str], n: int, out: Path) -> None:
+    spy = Path(sys.executable).with_name("py-spy")
+    cmd = [str(spy), "record", "--subprocesses", "--format", "raw", "--gil", "--rate", "100", "--output", str(out),
+           "--", *newsmon, "--config", str(cfg), "backfill", "--no-progress", "--json", str(url_file)]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    rows = breakdown(out, n)
+    total = sum(ms for _, ms in rows)
+    print(f"\nCPU per article of `newsmon backfill` ({n} pages), py-spy samples of every thread and process "
+          f"(raw stacks: {out}):")
+    for name, ms in rows:
+        print(f"  {name:30s} {ms:7.2f} ms  {100 * ms / total:5.1f} %")
+    print(f"  {'total':30s} {total:7.2f} ms")
+    extraction_profile(url_file, n)
+
+
+def extraction_profile(url_file: Path, n: int) -> None:
+    """What one extraction worker does per page, by stage: ``extract_article`` in this process under
+    cProfile on the same pages (self time of each function, charged by its module)."""
+    import cProfile
+    import pstats
+
+    from extractors.article import extract_article
+
+    pages = [(url, page(int(url.rsplit("/", 1)[1][:-5]))) for url in url_file.read_text().split()[: min(n, 200)]]
+    prof = cProfile.Profile()
+    prof.enable()
+    for url, body in pages:
+        extract_article(body, url)
+    prof.disable()
+    totals: dict[str, float] = {}
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    for (file, _, func), (_, _, tottime, _, _) in stats.items():
+        where = f"{file}({func})"
+        name = next((c for c, keys in CATEGORIES if any(k in where for k in keys)), "")
+        if not name:
+            name = "HTML parse (lxml)" if "lxml" in where else "other"
+        totals[name] = totals.get(name, 0.0) + tottime
+    total = sum(totals.values())
+    print(f"\nper page inside an extraction worker (cProfile of extract_article on {len(pages)} of the pages, "
+          "one process):")
+    for name, sec in sorted(totals.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:30s} {1000 * sec / len(pages):7.2f} ms  {100 * sec / total:5.1f} %")
+    print(f"  {'total':30s} {1000 * total / len(pages):7.2f} ms")
+
+
 # -- driver ------------------------------------------------------------------------------------
 
 
@@ -359,6 +452,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000, help="pages (default 2,000)")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of (a), (b), (c)")
     parser.add_argument("--only", default="bare,backfill,cycle", help="comma-separated subset")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead: profile one `newsmon backfill` with py-spy, CPU per article by stage")
     parser.add_argument("--bare-worker", nargs=2, metavar=("URLS", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_worker:
@@ -388,6 +483,11 @@ def main() -> None:
         print(f"newsmon pipeline benchmark: {n} pages ({min(sizes) // 1000}–{max(sizes) // 1000} KB, "
               f"mean {sum(sizes) // len(sizes) // 1000} KB, sampled), {os.cpu_count()} cores, "
               f"Python {sys.version.split()[0]}, load average before {os.getloadavg()[0]:.2f}", flush=True)
+        if args.profile:
+            cfg = tmp / "profile.toml"
+            _config(cfg, tmp / "profile.db", [])
+            profile(newsmon, cfg, url_file, env, n, tmp / "profile.txt")
+            return
         if "backfill" in which or "cycle" in which:  # Prefect's database created once, not measured
             warm = tmp / "warm.toml"
             _config(warm, tmp / "warm.db", [])

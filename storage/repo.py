@@ -127,9 +127,17 @@ def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
     return found
 
 
-def insert_article(session: Session, new: NewArticle, *, now: datetime) -> int | None:
-    """Store an article unless its canonical URL is already stored. Returns the new id or None."""
+def insert_article(session: Session, new: NewArticle, *, now: datetime,
+                   classification: Classification | None = None) -> int | None:
+    """Store an article unless its canonical URL is already stored. Returns the new id or None.
+
+    With ``classification`` the topics, scores and evidence go in the same INSERT (no UPDATE after).
+    """
     a = new.article
+    classified: dict[str, Any] = {"topics": [], "scores": {}, "evidence": {}}
+    if classification is not None:
+        classified = {"topics": list(classification.topics), "scores": dict(classification.scores),
+                      "evidence": {k: list(v) for k, v in classification.evidence.items()}, "classified_at": now}
     stmt = (
         dialect_insert(session)(Article)
         .values(
@@ -146,9 +154,7 @@ def insert_article(session: Session, new: NewArticle, *, now: datetime) -> int |
             author=a.author,
             site_name=a.site_name,
             language=a.language,
-            topics=[],
-            scores={},
-            evidence={},
+            **classified,
         )
         .on_conflict_do_nothing(index_elements=["url"])
         .returning(Article.id)
