@@ -9,8 +9,9 @@
 Delivery guarantees (the outbox in :mod:`storage.outbox`):
 
 - one row per alert event × target, unique: reruns, restarts and overlapping runs cannot double it;
-- a row is sent only by the process whose claim (``pending → sending``) won; a claim older than
-  ``[alerts] lease_seconds`` (a crashed run) is taken over, so a crash loses nothing, and only a crash
+- a row is sent only by the process whose claim (``pending → sending``) won; a claim whose owning
+  process is gone (kill -9 mid-delivery: see :mod:`storage.outbox`) is taken over on the next cycle,
+  and any claim older than ``[alerts] lease_seconds`` too, so a crash loses nothing, and only a crash
   between the server accepting a message and the database recording it can repeat that message;
 - a refused message stays ``pending`` with back-off (``[alerts] retry_backoff``) and is retried on later
   cycles; after ``[alerts] max_attempts`` it is ``failed``, reported and still listed.
@@ -19,7 +20,6 @@ Delivery guarantees (the outbox in :mod:`storage.outbox`):
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -406,11 +406,12 @@ def _message(session: Session, rows: Sequence[outbox.DeliveryRow], sent_as: str,
 
 
 def _send_batch(db: Database, target: TargetSpec, rows: Sequence[outbox.DeliveryRow], sent_as: str,
-                settings: Settings, now: datetime, token: str, run_id: str, report: DeliveryReport) -> None:
+                settings: Settings, now: datetime, token: str, run_id: str, report: DeliveryReport,
+                dead_tokens: Sequence[str] = ()) -> None:
     alerts = settings.alerts
     with db.session() as s:
         won = outbox.claim_deliveries(s, [r.id for r in rows], token=token, now=now,
-                                      lease_seconds=alerts.lease_seconds)
+                                      lease_seconds=alerts.lease_seconds, dead_tokens=dead_tokens)
     if not won:
         return  # another run claimed (and is sending) them
     with db.session() as s:
@@ -457,16 +458,23 @@ def deliver_pending(db: Database, settings: Settings, *, now: datetime, run_id: 
     alerts = settings.alerts
     targets = {target_key(t.url): t for t in alerts.targets()}
     report = DeliveryReport()
-    token = f"{run_id[:40]}:{uuid.uuid4().hex[:16]}"
-    with db.session() as s:
-        due = outbox.due_deliveries(s, now=now, lease_seconds=alerts.lease_seconds, target_keys=list(targets))
-        orphans = outbox.orphaned_pending(s, list(targets))
-    by_target: dict[str, list[outbox.DeliveryRow]] = defaultdict(list)
-    for row in due:
-        by_target[row.target_key].append(row)
-    for key, rows in by_target.items():
-        for sent_as, batch in _plan(rows, alerts.burst_limit):
-            _send_batch(db, targets[key], batch, sent_as, settings, now, token, run_id, report)
+    token = outbox.owner_token(run_id)
+    with outbox.owner_lock(db.engine, token):
+        with db.session() as s:
+            dead = outbox.dead_owner_tokens(s, now=now, lease_seconds=alerts.lease_seconds,
+                                            target_keys=list(targets))
+            due = outbox.due_deliveries(s, now=now, lease_seconds=alerts.lease_seconds,
+                                        target_keys=list(targets), dead_tokens=dead)
+            orphans = outbox.orphaned_pending(s, list(targets))
+        if dead:
+            log.warning("taking over alerts claimed by %d process(es) that are gone (crashed mid-delivery)",
+                        len(dead))
+        by_target: dict[str, list[outbox.DeliveryRow]] = defaultdict(list)
+        for row in due:
+            by_target[row.target_key].append(row)
+        for key, rows in by_target.items():
+            for sent_as, batch in _plan(rows, alerts.burst_limit):
+                _send_batch(db, targets[key], batch, sent_as, settings, now, token, run_id, report, dead)
     for masked, count in orphans:
         report.failures.append((masked, f"{count} alert(s) pending for a target no longer configured; "
                                         "kept pending until it is configured again"))

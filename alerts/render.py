@@ -3,8 +3,9 @@
 Everything that came from a feed (title, source name, summary, URL, evidence) is untrusted:
 
 - HTML: every value goes through :func:`html.escape`; links are emitted only for ``http(s)`` URLs;
-- Slack: ``<``, ``>``, ``|``, ``!`` and ``@`` in feed text are replaced by look-alikes, so a headline
-  cannot open a link, close ours, or ping ``@channel``/a user (apprise escapes ``&``, ``<``, ``>``
+- Slack: ``<``, ``>``, ``|``, ``!``, ``@`` and the mrkdwn markers ``*``, ``_``, ``~``, `````` ` `````` in
+  feed text are replaced by look-alikes, so a headline cannot open a link, close ours, format text
+  (bold, italic, strike, code) or ping ``@channel``/a user (apprise escapes ``&``, ``<``, ``>``
   itself but turns ``<!channel>``/``<@U…>``/``<url|text>`` back into live syntax);
 - subject lines: control characters and line breaks are removed (no header injection).
 """
@@ -151,7 +152,10 @@ def _subject(topics: Sequence[str], headline: str) -> str:
 
 # -- Slack ----------------------------------------------------------------------------------------
 
-_SLACK_MAP = str.maketrans({"<": "‹", ">": "›", "|": "¦", "!": "ǃ", "@": "＠", "`": "ˋ", "*": "∗"})
+# every character Slack's mrkdwn gives a meaning (links/mentions <…>, *bold*, _italic_, ~strike~,
+# `code`, > quotes) becomes a look-alike that Slack shows as it is
+_SLACK_MAP = str.maketrans({"<": "‹", ">": "›", "|": "¦", "!": "ǃ", "@": "＠", "`": "ˋ", "*": "∗",
+                            "_": "＿", "~": "∼"})
 
 
 def slack_text(text: str, limit: int = 400) -> str:

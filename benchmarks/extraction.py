@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark newsmon's article extraction against trafilatura and readability, and gate it.
+"""Benchmark newsmon's article extraction against other extractors on both benchmarks, and gate it.
 
 Data: the public article-extraction benchmark (181 real pages, Zyte/Scrapinghub, MIT) kept in
 ``../shared/benchmarks/article-extraction`` beside the repository (override with ``--data`` or
@@ -15,9 +15,16 @@ Speed: every extractor runs on every page in the same pass, interleaved page by 
 rotated per page), timing only the extraction call; pages/s is the median over ``--repeat``
 passes, and "x traf" the median per-pass ratio to trafilatura defaults.
 
+The second benchmark, 990 pages scored by snippets (``benchmarks/snippets.py``, data in
+``../shared/benchmarks/snippet-extraction`` or ``NEWSMON_SNIPPET_BENCHMARK``), runs after it in
+the same command unless ``--only articles``; ``--snippet-split`` picks its pages (default tune:
+its held-out split is looked at only when asked for).  ``--check-floor`` checks both against
+``benchmarks/extraction_floor.json``.
+
 Usage (from the repository root, with the project's venv)::
 
-    python benchmarks/extraction.py                 # table: newsmon vs trafilatura vs readability
+    python benchmarks/extraction.py                 # both tables: newsmon vs the others
+    python benchmarks/extraction.py --snippet-split all   # snippet held-out too (count the look)
     python benchmarks/extraction.py --repeat 3 --json out.json
     python benchmarks/extraction.py --check-floor   # exit 1 if below benchmarks/extraction_floor.json
     python benchmarks/extraction.py --tune-cv 5     # tune split only, 5 site-grouped folds
@@ -40,6 +47,9 @@ from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import snippets  # noqa: E402  (benchmarks/ is not a package)
+
 SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 FLOOR_FILE = Path(__file__).resolve().parent / "extraction_floor.json"
 TUNE_PAGES = 121
@@ -171,8 +181,13 @@ def report(ev: ModuleType, pages: Sequence[dict[str, Any]], texts: dict[str, lis
     return figures
 
 
-def check_floor(figures: dict[str, Any], floor_path: Path = FLOOR_FILE) -> list[str]:
-    """Messages for every metric of newsmon below its floor (empty list = gate passes)."""
+def check_floor(figures: dict[str, Any], floor_path: Path = FLOOR_FILE,
+                snippet_figures: dict[str, Any] | None = None) -> list[str]:
+    """Messages for every metric of newsmon below its floor (empty list = gate passes).
+
+    ``figures`` are the 181-page benchmark's; ``snippet_figures`` (if measured) the snippet
+    benchmark's, checked on the splits that were run.
+    """
     floor = json.loads(floor_path.read_text("utf-8"))
     failures = []
     for split, limits in floor["floors"].items():
@@ -180,6 +195,14 @@ def check_floor(figures: dict[str, Any], floor_path: Path = FLOOR_FILE) -> list[
             got = figures["newsmon"][split][metric]
             if got < minimum:
                 failures.append(f"{split} {metric} {got:.4f} < floor {minimum:.4f}")
+    if snippet_figures is not None:
+        for split, limits in floor["snippets"]["floors"].items():
+            if split not in snippet_figures["newsmon"]:
+                continue
+            for metric, minimum in limits.items():
+                got = snippet_figures["newsmon"][split][metric]
+                if got < minimum:
+                    failures.append(f"snippets {split} {metric} {got:.4f} < floor {minimum:.4f}")
     return failures
 
 
@@ -251,31 +274,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--check-floor", action="store_true",
                         help=f"exit 1 if newsmon is below {FLOOR_FILE.name}")
+    parser.add_argument("--only", choices=("articles", "snippets"), default=None,
+                        help="run one benchmark only (default: both)")
+    parser.add_argument("--snippet-data", type=Path, default=None,
+                        help="snippet-extraction folder (default $NEWSMON_SNIPPET_BENCHMARK or "
+                             "../shared/benchmarks/snippet-extraction)")
+    parser.add_argument("--snippet-split", choices=("tune", "held_out", "all"), default="tune",
+                        help="snippet pages to run (default tune; held_out/all are held-out looks)")
+    parser.add_argument("--snippet-repeat", type=int, default=1,
+                        help="timed passes over the snippet pages (default 1)")
     parser.add_argument("--tune-cv", type=int, metavar="K", default=None,
                         help="score newsmon on the tune split only, in K site-grouped folds "
                              "(held-out pages are not run); for judging rule changes")
     args = parser.parse_args(argv)
-    benchmark_dir = data_dir(args.data)
-    if not (benchmark_dir / "ground-truth.json").is_file():
-        print(f"benchmark data not found in {benchmark_dir} (set NEWSMON_EXTRACTION_BENCHMARK)",
-              file=sys.stderr)
-        return 2
-    ev = load_eval_module(benchmark_dir)
-    pages = ev.load_dataset(benchmark_dir)
-    if args.tune_cv:
-        return tune_cv(ev, pages, args.tune_cv)
-    baselines = args.baseline or ["trafilatura", "trafilatura-nocomments", "readability"]
-    runners = build_runners(ev, baselines)
-    texts, speeds = measure(runners, pages, args.repeat)
-    figures = report(ev, pages, texts, speeds)
+    figures: dict[str, Any] | None = None
+    snippet_figures: dict[str, Any] | None = None
+    if args.only != "snippets":
+        benchmark_dir = data_dir(args.data)
+        if not (benchmark_dir / "ground-truth.json").is_file():
+            print(f"benchmark data not found in {benchmark_dir} (set NEWSMON_EXTRACTION_BENCHMARK)",
+                  file=sys.stderr)
+            return 2
+        ev = load_eval_module(benchmark_dir)
+        pages = ev.load_dataset(benchmark_dir)
+        if args.tune_cv:
+            return tune_cv(ev, pages, args.tune_cv)
+        baselines = args.baseline or ["trafilatura", "trafilatura-nocomments", "readability"]
+        runners = build_runners(ev, baselines)
+        texts, speeds = measure(runners, pages, args.repeat)
+        print("== article-extraction benchmark (181 pages) ==")
+        figures = report(ev, pages, texts, speeds)
+    if args.only != "articles":
+        folder = snippets.data_dir(args.snippet_data)
+        if not snippets.available(folder):
+            print(f"snippet benchmark not found in {folder} (set NEWSMON_SNIPPET_BENCHMARK)",
+                  file=sys.stderr)
+            return 2
+        print(f"\n== snippet benchmark (990 pages; running {args.snippet_split}) ==")
+        snippet_figures = snippets.run(folder, args.snippet_split, list(snippets.OTHERS),
+                                       args.snippet_repeat)
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+        both = {"articles": figures, "snippets": snippet_figures}
+        for result in (snippet_figures or {}).values():
+            for split in snippets.SPLITS:
+                if isinstance(result, dict) and split in result:
+                    result[split].pop("per_page", None)
+        args.json.write_text(json.dumps(both, indent=1), encoding="utf-8")
     if args.check_floor:
-        failures = check_floor(figures)
+        failures = check_floor(figures, snippet_figures=snippet_figures) if figures else \
+            check_floor_snippets(snippet_figures)
         for failure in failures:
             print(f"FLOOR: {failure}", file=sys.stderr)
         return 1 if failures else 0
     return 0
+
+
+def check_floor_snippets(snippet_figures: dict[str, Any] | None,
+                         floor_path: Path = FLOOR_FILE) -> list[str]:
+    """:func:`check_floor` for the snippet benchmark alone (``--only snippets``)."""
+    if snippet_figures is None:
+        return []
+    floor = json.loads(floor_path.read_text("utf-8"))
+    failures = []
+    for split, limits in floor["snippets"]["floors"].items():
+        for metric, minimum in limits.items():
+            got = snippet_figures["newsmon"].get(split, {}).get(metric)
+            if got is not None and got < minimum:
+                failures.append(f"snippets {split} {metric} {got:.4f} < floor {minimum:.4f}")
+    return failures
 
 
 if __name__ == "__main__":

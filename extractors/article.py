@@ -30,6 +30,7 @@ import codecs
 import multiprocessing
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -44,6 +45,7 @@ from extractors.cleanup import Block, clean_blocks, prune_chrome
 from extractors.metadata import PageMetadata, read_metadata
 from newsmon.errors import ExtractError, UnsupportedContent
 from newsmon.models import ExtractedArticle
+from newsmon.workers import die_with_parent
 
 __all__ = [
     "DEFAULT_TIME_LIMIT",
@@ -52,6 +54,7 @@ __all__ = [
     "extract_article",
     "extract_article_bounded",
     "extract_text",
+    "main_paragraphs",
     "prepare_html",
 ]
 
@@ -80,12 +83,14 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x7fELF", "an executable"),
 )
 _SINGLE_BYTE_DEFAULTS = frozenset({"iso8859-1", "cp1252", "ascii", "latin-1", "iso8859-15"})
+_WS_RE = re.compile(r"\s+")
 _TAG_RE = re.compile(r"<[A-Za-z]")
 _HTML_HINT_RE = re.compile(r"<\s*(?:!doctype|html|head|body|p|div|article|meta|title)\b", re.I)
 
+# huge_tree: libxml2 otherwise stops at 256 levels of nesting and the text below is lost silently
 _HTML_PARSER = HTMLParser(
     collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
-    remove_pis=True,
+    remove_pis=True, huge_tree=True,
 )
 _EXTRACTOR_OPTIONS = Extractor(output_format="python", comments=False, with_metadata=False)
 # Trafilatura's default tree-size check would refuse long live blogs; our own guard is MAX_TAGS.
@@ -172,8 +177,38 @@ def prepare_html(html: str | bytes, url: str, max_bytes: int | None = None) -> s
     return text
 
 
+MAX_DEPTH = 1000  # nesting kept; deeper container tags are dropped (their text is kept)
+# elements whose end tag HTML requires, so counting start and end tags tracks the real depth
+_NESTING_TAG = re.compile(
+    r"<(/?)(div|span|section|article|main|aside|header|footer|nav|figure|blockquote|center|font|"
+    r"em|strong|b|i|u|small|big|sub|sup|a|form|table|tbody)\b[^<>]*>", re.IGNORECASE)
+
+
+def flatten_depth(text: str, limit: int = MAX_DEPTH) -> str:
+    """The page with container tags nested deeper than ``limit`` removed, their text kept.
+
+    libxml2 stops at 2,048 levels even with ``huge_tree`` (256 without) and drops what lies below;
+    a page nested that deep is hostile or broken, and its text is still worth reading. Linear time:
+    one pass of a regular expression that cannot backtrack across ``<``.
+    """
+    if text.count("<") < limit:
+        return text
+    depth = 0
+
+    def visit(m: re.Match[str]) -> str:
+        nonlocal depth
+        if m.group(1):
+            depth = max(0, depth - 1)
+            return m.group(0) if depth < limit else " "
+        depth += 1
+        return m.group(0) if depth <= limit else " "
+
+    return _NESTING_TAG.sub(visit, text)
+
+
 def parse_html(text: str, url: str) -> HtmlElement:
     """Parse the page once with lxml (bytes in, so a declared encoding cannot trip lxml)."""
+    text = flatten_depth(text)
     try:
         tree = document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_HTML_PARSER)
     except (etree.ParserError, ValueError) as exc:
@@ -204,7 +239,110 @@ def _extract_blocks(tree: HtmlElement, url: str | None, meta: PageMetadata) -> l
                         meta.author)
 
 
-def extract_text(html: str, url: str | None) -> str:
+# --------------------------------------------------------------------------------------------
+# Fallback chain: newsmon's rules -> trafilatura alone -> trafilatura's baseline
+# --------------------------------------------------------------------------------------------
+
+#: A text from the rules with fewer words than this is compared with the fallbacks.
+SHORT_TEXT_WORDS = 60
+#: A fallback's text is taken only with at least this many words (after the line clean-up) and
+#: at least twice the words of what it replaces: a chrome-only page stays empty.
+MIN_FALLBACK_WORDS = 15
+_WORD_RE = re.compile(r"\w+")
+
+
+def _word_count(paragraphs: list[str]) -> int:
+    """Words in ``paragraphs``."""
+    return sum(len(_WORD_RE.findall(paragraph)) for paragraph in paragraphs)
+
+
+def _trafilatura_fallback(text: str, url: str | None, meta: PageMetadata) -> list[str]:
+    """Fallback 1: trafilatura on the unpruned page, then the line clean-up."""
+    blocks = _body_blocks(parse_html(text, url or ""), url)
+    return clean_blocks(blocks, meta.title_candidates, meta.description, meta.site_name,
+                        meta.author)
+
+
+def _baseline_fallback(text: str, url: str | None, meta: PageMetadata) -> list[str]:
+    """Fallback 2: trafilatura's ``baseline`` (JSON-LD ``articleBody``, ``<article>``, all
+    ``<p>``), then the line clean-up."""
+    _element, body, _length = trafilatura.baseline(parse_html(text, url or ""))
+    lines = tuple(line for line in (_WS_RE.sub(" ", raw).strip() for raw in body.split("\n"))
+                  if line)
+    return clean_blocks([Block("p", (line,)) for line in lines], meta.title_candidates,
+                        meta.description, meta.site_name, meta.author)
+
+
+FALLBACKS: tuple[Callable[[str, str | None, PageMetadata], list[str]], ...] = (
+    _trafilatura_fallback, _baseline_fallback)
+
+
+def main_paragraphs(text: str, tree: HtmlElement, url: str | None,
+                    meta: PageMetadata) -> list[str]:
+    """The story's paragraphs: newsmon's rules, or a fallback when they find (almost) nothing.
+
+    The rules prune the tree before trafilatura runs; on a page whose story sits in a container
+    the rules took for chrome, that leaves little or nothing.  Then trafilatura runs alone on a
+    fresh parse of the page, and after it trafilatura's ``baseline``; a fallback's text is taken
+    when it is at least :data:`MIN_FALLBACK_WORDS` words and twice what came before.  Each
+    fallback costs a parse, so it runs only for short results (:data:`SHORT_TEXT_WORDS`).
+
+    A standfirst the page prints (see :func:`find_standfirst`) and the extraction left out is
+    put back in front.
+    """
+    lead = find_standfirst(tree, meta)
+    paragraphs = _extract_blocks(tree, url, meta)
+    for fallback in FALLBACKS:
+        words = _word_count(paragraphs)
+        if words >= SHORT_TEXT_WORDS:
+            break
+        candidate = fallback(text, url, meta)
+        if _word_count(candidate) >= max(MIN_FALLBACK_WORDS, 2 * words):
+            paragraphs = candidate
+    if lead and paragraphs and not _contains(paragraphs, lead):
+        paragraphs = [lead, *paragraphs]
+    return paragraphs
+
+
+#: Languages whose news pages print a summary ("dek") above the story that is not part of it;
+#: elsewhere (German "Vorspann", French "chapô", Spanish "entradilla") the printed standfirst
+#: opens the story.  Measured on both benchmarks' tune splits (docs/extraction.md).
+_DEK_LANGUAGES = frozenset({"en"})
+_STANDFIRST_MIN_CHARS = 60
+_STANDFIRST_KEY_CHARS = 50
+_STANDFIRST_TAGS = ("p", "div", "span", "strong", "b", "em", "h2", "h3", "section", "header")
+
+
+def _contains(paragraphs: list[str], lead: str) -> bool:
+    """Whether the start of ``lead`` is already in ``paragraphs``."""
+    key = lead[:_STANDFIRST_KEY_CHARS].lower()
+    return any(key in paragraph.lower() for paragraph in paragraphs)
+
+
+def find_standfirst(tree: HtmlElement, meta: PageMetadata) -> str | None:
+    """The standfirst the page prints, when its description is printed as an element's text.
+
+    Only for pages not in :data:`_DEK_LANGUAGES` (and whose language is declared).  Looked up
+    before the rules prune the tree: a standfirst often sits in a header box the rules drop.
+    """
+    language = (meta.language or "").split("-")[0].lower()
+    desc = _WS_RE.sub(" ", meta.description or "").strip()
+    if not language or language in _DEK_LANGUAGES or len(desc) < _STANDFIRST_MIN_CHARS:
+        return None
+    key = desc[:_STANDFIRST_KEY_CHARS].lower()
+    head = key[:20]
+    body = tree.find("body")
+    for element in body.iter(*_STANDFIRST_TAGS) if body is not None else ():
+        own = (element.text or "").strip().lower()
+        if not own or not head.startswith(own[:20]):
+            continue
+        whole = _WS_RE.sub(" ", element.text_content()).strip()
+        if whole.lower().startswith(key) and len(whole) <= 1.3 * len(desc):
+            return whole
+    return None
+
+
+def extract_text(html: str | bytes, url: str | None) -> str:
     """Main text of ``html`` ('' when there is none); the benchmark entry point.
 
     ``extraction_eval.py --module extractors.article:extract_text`` calls this.
@@ -216,7 +354,7 @@ def extract_text(html: str, url: str | None) -> str:
     except (ExtractError, UnsupportedContent):
         return ""
     meta = read_metadata(tree, page_url, use_htmldate=False)  # the date is not needed here
-    return "\n\n".join(_extract_blocks(tree, url, meta))
+    return "\n\n".join(main_paragraphs(text, tree, url, meta))
 
 
 def extract_article(
@@ -246,7 +384,7 @@ def extract_article(
     tree = parse_html(text, url)
     meta = read_metadata(tree, url, fallback_title=fallback_title,
                          fallback_published=fallback_published)
-    paragraphs = _extract_blocks(tree, url, meta)
+    paragraphs = main_paragraphs(text, tree, url, meta)
     if not paragraphs:
         raise ExtractError(url, "no article text found on the page (navigation or chrome only)")
     return ExtractedArticle(
@@ -300,7 +438,7 @@ def extract_article_bounded(
         html = html[:max_bytes]
     own = executor is None
     pool = executor or ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent)
     future = pool.submit(_extract_in_child, html, url, fallback_title, fallback_published,
                          max_bytes)
     try:
@@ -337,7 +475,7 @@ class BoundedExtractor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         """A fresh pool of ``spawn``-started workers (safe to create from any thread)."""
-        return ProcessPoolExecutor(max_workers=self.workers,
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=die_with_parent,
                                    mp_context=multiprocessing.get_context("spawn"))
 
     def extract(

@@ -22,8 +22,10 @@ Two stages, both rule-based and general (patterns of page chrome, never a site's
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -543,6 +545,119 @@ _CHROME_LINE_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.I) for p 
     r"^\(?(photo|image|picture)s? (by|courtesy of|via)\b.{0,80}\)?$",
 ))
 
+# The same kinds of chrome in the other languages of the pages newsmon reads (German, French,
+# Spanish, Italian, Portuguese, Polish, Dutch): follow/share/subscribe prompts, "read also"
+# promos of other stories, comment counters, loading notes.  Whole lines, anywhere in the text.
+_FOLLOW = (r"(follow|folgen? sie|folge|folgt|suivez|suis|retrouvez|s[ií]guenos|siga(-nos)?|"
+           r"seguici|seguinos|obserwuj|volg)")
+_SOCIAL_NETWORKS = (r"(twitter|x|facebook|instagram|linkedin|telegram|whatsapp|youtube|tiktok|"
+                    r"mastodon|threads|bluesky|google news|flipboard|xing|pinterest|snapchat)")
+_LOCALISED_CHROME_RES: tuple[str, ...] = (
+    # follow us / follow <name> on <network> (any language, anywhere in a short line)
+    rf"^.{{0,80}}\b{_FOLLOW}\b.{{0,80}}\b(on|auf|sur|en|su|em|na|op|via)\s+{_SOCIAL_NETWORKS}\b"
+    r".{0,200}$",
+    rf"^{_FOLLOW}\s+(us|uns|nous|nos|ci|nas|ons)\b.{{0,120}}$",
+    rf"^.{{0,120}}\b(canal|kanal|channel|chaîne|cha[iî]ne|grupo|gruppo|groupe)\s+(de|auf|on|sur|"
+    rf"di|em|na)?\s*{_SOCIAL_NETWORKS}\b.{{0,160}}$",
+    # share
+    r"^(share|teilen|teile|teilt|diesen (artikel|beitrag) teilen|artikel teilen|beitrag teilen|"
+    r"jetzt teilen|partager|partagez|partage|compartir|comparte|compártelo|condividi|"
+    r"compartilhe|compartilhar|partilhar|udostępnij|delen|deel)(\s+(this|on|via|mit|auf|"
+    r"sur|en|su|em|na|op|cet article|esta noticia|este artículo|questo articolo|"
+    r"dieses?|den|diesen|artikel|beitrag|seite|page|article|story))*\s*:?"
+    rf"(\s*[,|/·•]?\s*({_SOCIAL_NETWORKS}|e-?mail|print|drucken|imprimer|link kopieren))*\s*$",
+    # subscribe / sign up / register / paywall notices
+    r"^(jetzt |hier )?(kostenlos(en)? )?(newsletter )?(abonnieren|bestellen|anmelden|"
+    r"registrieren)\b.{0,120}$",
+    r"^.{0,80}\b(newsletter|abo|abonnement)\b.{0,40}\b(abonnieren|bestellen|anmelden|"
+    r"s'abonner|abonnez-vous|inscrivez-vous|suscr[ií]b|iscriviti|assine|subskrypcj)\w*\b.{0,120}$",
+    r"^(abonnez-vous|inscrivez-vous|suscr[ií]bete|reg[ií]strate|iscriviti|assine|inscreva-se|"
+    r"zapisz się|zapraszamy (też |także )?do subskrypcji|subscribe now|sign up now|"
+    r"melden sie sich|melde dich)\b.{0,200}$",
+    r"^(to (view|read|continue|access) (the full|this|the rest)|pour (lire|accéder|"
+    r"continuer)|um (den|diesen) (vollständigen |ganzen )?(artikel|beitrag) (zu )?lesen|"
+    r"para (leer|seguir leyendo|continuar))\b.{0,200}$",
+    r"^if you(’|')re seeing this message\b.{0,200}$",
+    r"^.{0,40}\b(first-time subscribers|already a subscriber|bereits abonnent|déjà abonné)\b"
+    r".{0,200}$",
+    # read also / related (a promo line, usually with the other story's headline after it)
+    r"^(read also|also read|see also|auch lesen|lesen sie auch|lesen sie (hier )?mehr|lies auch|"
+    r"mehr (zum thema|lesen|dazu|themen)|weitere (artikel|beiträge|themen|nachrichten|infos|"
+    r"tourentipps)( zum thema)?|auch interessant|ebenfalls interessant|schon gelesen|"
+    r"passend (dazu|zum thema)|empfohlene (beiträge|artikel)|verwandte (artikel|beiträge|themen)|"
+    r"das (könnte|dürfte) (sie|dich) auch interessieren|"
+    r"das thema könnte (sie|dich) auch interessieren|"
+    r"(à|a) lire (aussi|également)|lire aussi|(à|a) voir aussi|voir aussi|sur le même sujet|"
+    r"lea (también|tambien|más|mas|además)|lee (también|tambien|más)|vea (también|tambien)|"
+    r"le puede interesar|te puede interesar|también te puede interesar|"
+    r"(notas|noticias|artículos) relacionad[oa]s|más sobre|m[aá]s noticias|"
+    r"leia (também|mais)|veja (também|mais)|leggi anche|potrebbe interessarti|"
+    r"czytaj (też|także|również|więcej)|zobacz (też|także|również)|lees (ook|meer)|"
+    r"meer lezen)\b\s*[:.…!?]*(\s.{0,200})?$",
+    r"^(lea|vea|mira|mire|lire|voir|leia|veja|czytaj|zobacz)\s*:.{0,200}$",
+    # comments, loading, image furniture
+    r"^(keine kommentare|kommentare( insgesamt)?|kommentieren|\d+ kommentare?|"
+    r"view comments|aucun commentaire|\d+ commentaires?|commentaires|comentarios|"
+    r"\d+ comentarios?|komentarze|wird geladen|chargement( en cours)?|cargando|"
+    r"bild anzeigen|bild vergrößern|image illustrative|titelbild|vorschau auf den nächsten artikel)"
+    r"\b\s*[:.…]*\s*.{0,80}$",
+    r"^(category|kategorien?|rubriken?|catégories?|categorías?|kategorie)\s*:.{0,120}$",
+    r"^(quelle|bildquelle|fotos?|bild|titelbild|fuente|foto|crédits? photos?|źródło|bron)\s*:"
+    r".{0,100}$",
+    r"^(anzeige|werbung|publicidad|publicité|pubblicità)\b.{0,60}$",
+    # affiliate and advertiser disclosures, support-us and "load external content" prompts
+    r"^.{0,200}\b(affiliate[- ]links?|we may (receive|earn) (a )?(compensation|commission)|"
+    r"erhalten wir (eine )?provision|provision(en)? erhalten)\b.{0,300}$",
+    r"^.{0,120}\b(unterstütze|unterstützen sie|support (our|us|independent)|"
+    r"consider supporting|wesprzyj|soutenez|apoya)\b.{0,40}\b(uns|unsere?n?|our|us|nas|nous|"
+    r"nuestro|work|arbeit|journalism|journalismus|\w*mag)\b.{0,250}$",
+    r"^(klicken sie|click|klicke) .{0,80}\b(button|schaltfläche)\b.{0,80}\b(laden|load)\b.{0,80}$",
+    r"^.{0,60}\b(lesezeit|temps de lecture|tiempo de lectura|przeczytasz w|czas czytania|"
+    r"min\.? lesezeit)\b.{0,40}$",
+    r"^>>.{5,200}<<$",
+    r"^(lesen sie (hier|dazu|mehr|weiter)|hier lesen|jetzt lesen)\s*:.{0,200}$",
+    r"^©.{0,400}$",
+    r"^get .{0,80}\bby e-?mail\b.{0,160}$",
+    r"^.{0,80}\bdownload (the|our) .{0,60}\bapps?\b.{0,80}$",
+    r"^(weitere informationen|mehr informationen|kontakt|pressekontakt|ansprechpartner(in)?"
+    r"( zum thema)?|zusatzinformationen|quellenangaben|quellen|schlagworte|schlagwörter|"
+    r"stichworte|temas|etiquetas|mots-clés|inhaltsverzeichnis|table of contents|"
+    r"originalpublikation|sommaire|índice|teilnehmende blogs)\s*:?$",
+    r"^(telefon|tel|phone|fax|mobil|mobile)\.?\s*:?\s*[+\d(][\d\s()/+.-]{5,30}$",
+    r"^letzte aktualisierung\b.{0,200}$",
+    r"^(aktualisiert|veröffentlicht|publié|mis à jour|publicado|actualizado|pubblicato|"
+    r"aggiornato|opublikowano|zaktualizowano)( am| le| el| il| on)?\s*:?\s*.{0,40}\d.{0,30}$",
+)
+
+# A dateline printed above the story: "Global Wire · Published 1 Dec 2026 10:00",
+# "Published: December 1, 2026", "By Jane Doe · 4 min read".  Metadata, not text.
+_DATELINE_RE = re.compile(
+    r"^(.{0,80}?\s*[·•|–—-]\s*)?(published|updated|posted|last updated|first published|"
+    r"veröffentlicht|aktualisiert|publié|mis à jour|publicado|actualizado|pubblicato|aggiornato|"
+    r"opublikowano)\b(?=.*\d).{0,80}$|"
+    r"^.{0,80}\s[·•|]\s*\d+\s*(min|minute|minutes|minuten|mins?)\.?( read| lesezeit| de lecture)?"
+    r"\s*$", re.I)
+_MONTHS = (r"(jan(uary|uar|vier|\.)?|feb(ruary|ruar|\.)?|fév(rier)?|mar(ch|s|\.)?|märz|apr(il|\.)?|"
+           r"avril|may|mai|jun(e|i|\.)?|juin|jul(y|i|\.)?|juillet|aug(ust|\.)?|août|sep(tember|"
+           r"tembre|t|\.)?|oct(ober|obre|\.)?|okt(ober|\.)?|nov(ember|embre|\.)?|dec(ember|\.)?|"
+           r"dez(ember|\.)?|déc(embre)?|enero|febrero|marzo|abril|mayo|junio|julio|agosto|"
+           r"septiembre|octubre|noviembre|diciembre)")
+# A line that is only a date (and time), maybe with a short label after a separator:
+# "23.10.2018", "2021-10-16 | Botschaft", "January 13, 2020 at 08:45 AM".  Metadata.
+_DATE_ONLY_RE = re.compile(
+    r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+|(montag|dienstag|mittwoch|donnerstag|"
+    r"freitag|samstag|sonntag),?\s+)?"
+    rf"(\d{{1,2}}\.\s?\d{{1,2}}\.\s?(\d{{2}}|\d{{4}})|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|"
+    rf"\d{{1,2}}\.?\s+{_MONTHS}\s+\d{{4}}|{_MONTHS}\s+\d{{1,2}}(st|nd|rd|th)?,?(\s+\d{{4}})?)"
+    r"(,?\s*(at|um|à|a las)?\s*\d{1,2}[:.h]\d{2}(\s*(am|pm|uhr))?)?"
+    r"(\s*[|·•–—-]\s*[\w ]{1,30})?\s*$", re.I)
+
+# A byline in the other languages ("Von Jana Müller", "Par Jeanne Dupont", "Por Juan Pérez").
+_LOCAL_BYLINE_RE = re.compile(
+    r"^(?i:von|par|por|door|autor(?:in)?:|auteur ?:)\s+[A-ZÀ-Ý][\w.'’-]*"
+    r"( [A-ZÀ-Ý][\w.'’-]*){0,3}((,| und| et| y| e| and| &) [A-ZÀ-Ý][\w.'’-]*( [A-ZÀ-Ý][\w.'’-]*)"
+    r"{0,3})*(\s*[|,·—-]\s*.{0,40})?$")
+
 # A line that heads a section of links to *other* stories: everything after it is cut when it
 # sits in the last part of the text.
 _SECTION_CUT_RE = re.compile(
@@ -562,8 +677,29 @@ def _norm(text: str) -> str:
     return " ".join(_WORD_RE.findall(text.lower()))
 
 
-# One alternation: a single regex call per line instead of one per pattern.
-_CHROME_LINE_RE = re.compile("|".join(f"(?:{p.pattern})" for p in _CHROME_LINE_RES), re.I)
+# Every pattern compiled on its own with the longest line it can match: one big alternation
+# loses the regex engine's literal-prefix shortcuts, and a line longer than a pattern's widest
+# match need not be tried (the "^.{0,N}" windows are the costly part on long story lines).
+def _widest_match(pattern: str) -> int:
+    """The longest string ``pattern`` can match (CPython's own regex parser; no bound if absent)."""
+    try:
+        parser = importlib.import_module("re._parser")
+    except ImportError:  # another Python implementation: try every pattern on every line
+        return sys.maxsize
+    return int(parser.parse(pattern, re.I).getwidth()[1])
+
+
+_CHROME_LINE_PATTERNS: tuple[tuple[re.Pattern[str], int], ...] = tuple(
+    (re.compile(pattern, re.I), _widest_match(pattern))
+    for pattern in [p.pattern for p in _CHROME_LINE_RES] + list(_LOCALISED_CHROME_RES))
+
+
+def _matches_chrome_pattern(line: str) -> bool:
+    """Whether a whole line matches one of the chrome line patterns."""
+    length = len(line)
+    return any(pattern.match(line) for pattern, widest in _CHROME_LINE_PATTERNS
+               if length <= widest)
+
 
 _SOCIAL_RE = re.compile(
     r"\b(facebook|twitter|linkedin|whatsapp|pinterest|reddit|email|e-mail|messenger|telegram|"
@@ -601,7 +737,9 @@ def is_chrome_line(line: str) -> bool:
     """Whether a whole line is a chrome phrase."""
     stripped = line.strip(" \t-–—•*|")
     return (_is_share_row(stripped) or _is_menu_row(stripped)
-            or _CHROME_LINE_RE.match(stripped) is not None)
+            or _matches_chrome_pattern(stripped)
+            or (len(stripped) <= 120 and _DATELINE_RE.match(stripped) is not None)
+            or (len(stripped) <= 80 and _DATE_ONLY_RE.match(stripped) is not None))
 
 
 def _is_title_line(line: str, titles: Iterable[str]) -> bool:
@@ -641,7 +779,8 @@ def _strip_lead_zone(lines: list[tuple[str, str]], titles: Sequence[str],
         if _is_title_line(text, titles):
             out.clear()  # what sits above the headline is masthead: site name, tagline, kicker
             continue
-        if (site and norm == site) or _BYLINE_RE.match(text):
+        if (site and norm == site) or _BYLINE_RE.match(text) or _LOCAL_BYLINE_RE.match(text) \
+                or _DATELINE_RE.match(text):
             continue
         if tag == "head" and desc and norm == desc:
             continue

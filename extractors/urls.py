@@ -2,15 +2,22 @@
 
 Two links to the same article must give the same key: tracking parameters, fragments and AMP
 variants are dropped, news-aggregator redirect links are unwrapped, host and scheme are lower-cased,
-default ports removed and the remaining query parameters sorted. Pure functions, no I/O.
+default ports removed and the remaining query parameters sorted. IPv6 literals keep their brackets.
+A link that cannot be parsed (port out of range, broken IPv6 literal, no host) raises
+:class:`~newsmon.errors.InvalidURL` naming the link, never a bare ``ValueError`` from ``urllib``.
+Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-__all__ = ["canonical_url", "unfollowable_reason", "unwrap_redirector"]
+from newsmon.errors import InvalidURL
+
+__all__ = ["MAX_URL_LENGTH", "canonical_url", "join_url", "split_url", "unfollowable_reason", "unwrap_redirector"]
+
+MAX_URL_LENGTH = 2048  # the dedup key column (articles.url) holds this many characters
 
 _TRACKING_EXACT = frozenset(
     {
@@ -35,9 +42,29 @@ def _is_tracking(name: str) -> bool:
     return lower in _TRACKING_EXACT or lower.startswith(_TRACKING_PREFIXES)
 
 
+def split_url(url: str) -> SplitResult:
+    """``urlsplit`` that also checks the port and host, raising :class:`InvalidURL` instead of ValueError."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError as exc:
+        raise InvalidURL(url, f"not a valid URL: {exc}") from exc
+    return parts
+
+
+def join_url(base: str, link: str) -> str:
+    """``urljoin`` raising :class:`InvalidURL` (naming the link) instead of ValueError."""
+    try:
+        joined = urljoin(base, link)
+    except ValueError as exc:
+        raise InvalidURL(link, f"not a valid URL: {exc}") from exc
+    split_url(joined)
+    return joined
+
+
 def unwrap_redirector(url: str) -> str:
     """The target of a known redirect wrapper (Bing News, Google, AMP cache), else ``url``."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     host = (parts.hostname or "").lower()
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
     if host.endswith("bing.com") and parts.path.lower().startswith("/news/apiclick") and "url" in params:
@@ -86,11 +113,15 @@ def canonical_url(url: str) -> str:
     'https://example.com/a?a=1&b=2'
     """
     url = unwrap_redirector(url.strip())
-    parts = urlsplit(url)
+    parts = split_url(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if scheme in _DEFAULT_PORTS and not host:
+        raise InvalidURL(url, "not a valid URL: no host")
     if host.startswith("amp.") and host.count(".") >= 2:
         host = "www." + host[4:]
+    if ":" in host:  # an IPv6 literal: urlsplit drops the brackets, the URL needs them
+        host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     path = _strip_amp_path(unquote_safe(parts.path) or "/")

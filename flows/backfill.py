@@ -14,7 +14,7 @@ from flows.artifacts import publish_summary, record_summary
 from flows.cycle import ITEMS_PER_TASK, alert_stage, chunked, current_run_id, ingest_batch, thread_runner
 from newsmon.config import load_settings
 from newsmon.httpclient import HttpClient
-from newsmon.pipeline import ExtractorPool, IngestItem, items_from_urls, utcnow
+from newsmon.pipeline import DatabaseHostGate, ExtractorPool, IngestItem, items_from_urls, utcnow
 from newsmon.summary import CycleSummary
 from storage import repo
 from storage.db import open_database
@@ -46,7 +46,8 @@ def run_backfill(
         TimeRemainingColumn(), console=Console(stderr=True), disable=not progress, transient=False,
     )
     try:
-        with bar, HttpClient(settings.fetch) as client, ExtractorPool(extract_workers) as pool:
+        with bar, HttpClient(settings.fetch, gate=DatabaseHostGate(db)) as client, \
+                ExtractorPool(extract_workers) as pool:
             task_id = bar.add_task("backfill", total=len(items), note="", completed=len(items) - len(todo))
 
             def tick(item: IngestItem, outcome: str) -> None:

@@ -23,6 +23,7 @@ from flows.artifacts import publish_summary, record_summary
 from newsmon.config import Settings, load_settings
 from newsmon.httpclient import HttpClient
 from newsmon.pipeline import (
+    DatabaseHostGate,
     ExtractorPool,
     IngestItem,
     IngestReport,
@@ -128,7 +129,7 @@ def run_cycle(config_path: str | None = None, extract_workers: int | None = None
     summary = CycleSummary(run_id=run_id, kind="run", feeds_total=len(feeds))
     classifier = default_classifier(settings.classify.topics_file)
     try:
-        with HttpClient(settings.fetch) as client, ExtractorPool(extract_workers) as pool:
+        with HttpClient(settings.fetch, gate=DatabaseHostGate(db)) as client, ExtractorPool(extract_workers) as pool:
             futures = poll_feed_group.map(unmapped(client), chunked(feeds, FEEDS_PER_TASK))
             results = [r for fut in futures for r in fut.result()]
             record_polls(db, results, run_id=run_id, now=utcnow())

@@ -8,7 +8,6 @@ Heavy imports (Prefect, trafilatura, SQLAlchemy) happen inside the commands so `
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
@@ -76,23 +75,36 @@ def _check_alert_topics(settings: Settings) -> None:
             raise ConfigError(settings.source, key, f"unknown topic {topic!r}; expected one of {known}")
 
 
-def _open_db(settings: Settings) -> Database:
+def _open_db(settings: Settings, *, writable: bool = False) -> Database:
+    """Open (and migrate) the database; ``writable``: also prove it can be written, before any work."""
     from storage.db import open_database
 
     try:
-        return open_database(settings.database_url)
+        db = open_database(settings.database_url)
+        if writable:
+            try:
+                db.check_writable()
+            except NewsmonError:
+                db.dispose()
+                raise
+        return db
     except NewsmonError as err:
         raise click.ClickException(f"cannot use the database: {err}") from err
 
 
 def _run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
     """Run a flow in this process; newsmon's own errors become clean messages, not tracebacks."""
+    from sqlalchemy.exc import DBAPIError
+
     try:
         result: dict[str, Any] = flow(**parameters)
     except ConfigError as err:
         raise ConfigProblem(err) from err
     except NewsmonError as err:
         raise click.ClickException(str(err)) from err
+    except DBAPIError as err:  # the database went away or turned read-only during the run
+        first = (str(err.orig or err).strip().splitlines() or [type(err).__name__])[0]
+        raise click.ClickException(f"database error during the run: {first}") from err
     except RuntimeError as err:
         if "Prefect" not in str(err):
             raise
@@ -163,7 +175,7 @@ def run(state: State, as_json: bool) -> None:
       NEWSMON_DATABASE_URL=postgresql+psycopg://user@db/newsmon newsmon run
     """
     settings = state.settings()
-    _open_db(settings).dispose()
+    _open_db(settings, writable=True).dispose()
     from flows.cycle import run_cycle
     from newsmon.summary import render_summary
 
@@ -206,26 +218,43 @@ def serve(state: State, interval: int | None, cron: str | None, name: str) -> No
                         pause_on_shutdown=False)
 
 
+def _unusable_reason(url: str) -> str | None:
+    """Why newsmon cannot parse or store this http(s) URL (bad port, broken IPv6 literal, too long), else None."""
+    from extractors.urls import MAX_URL_LENGTH, canonical_url
+    from newsmon.errors import InvalidURL
+
+    try:
+        if len(canonical_url(url)) > MAX_URL_LENGTH or len(url) > 2 * MAX_URL_LENGTH:
+            return f"longer than {MAX_URL_LENGTH} characters"
+    except InvalidURL as exc:
+        return exc.reason
+    return None
+
+
 def _read_url_list(stream: IO[str]) -> list[str]:
     """The URLs of a backfill list: the first word of each line; blank and ``#`` lines skipped.
 
-    Raises :class:`click.UsageError` naming the first line that is not an http(s) URL.
+    Raises :class:`click.UsageError` naming the first line that is not a usable http(s) URL.
     """
     urls: list[str] = []
-    bad: list[tuple[int, str]] = []
+    bad: list[tuple[int, str, str]] = []
     for number, raw in enumerate(stream, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         url = line.split()[0]
-        if url.startswith(("http://", "https://")):
-            urls.append(url)
+        if not url.startswith(("http://", "https://")):
+            bad.append((number, line[:200], "is not an http(s) URL"))
+            continue
+        reason = _unusable_reason(url)
+        if reason:
+            bad.append((number, line[:200], f"is not a usable URL ({reason})"))
         else:
-            bad.append((number, line))
+            urls.append(url)
     if bad:
-        number, line = bad[0]
+        number, line, why = bad[0]
         more = f" ({len(bad)} such lines)" if len(bad) > 1 else ""
-        raise click.UsageError(f"line {number}: {line!r} is not an http(s) URL{more}; nothing was fetched")
+        raise click.UsageError(f"line {number}: {line!r} {why}{more}; nothing was fetched")
     return urls
 
 
@@ -250,7 +279,7 @@ def backfill(state: State, file: IO[str], alert: bool, as_json: bool, no_progres
     """
     settings = state.settings()
     urls = _read_url_list(file)
-    _open_db(settings).dispose()
+    _open_db(settings, writable=True).dispose()
     from flows.backfill import run_backfill
     from newsmon.summary import render_summary
 
@@ -273,19 +302,26 @@ def _expand_inputs(inputs: Sequence[str]) -> Iterator[str]:
             yield given
 
 
-def _read_input(given: str, client: Any) -> tuple[bytes, str]:
+def _read_input(given: str, client: Any, max_bytes: int) -> tuple[bytes, str]:
+    """The bytes of one input: fetched (URL) or read (file; ``.gz`` inflated, capped at ``max_bytes``)."""
+    from newsmon.decoding import DecodedTooLarge, UnsupportedEncoding, gunzip_capped
+
     if given.startswith(("http://", "https://")):
         page = client.fetch_page(given, trusted=True)
         return page.body, page.final_url
     path = Path(given)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            # a .gz input is compressed: its size on disk says little, the cap applies when inflating
+            data = fh.read() if path.name.endswith(".gz") else fh.read(max_bytes + 1)
     except OSError as exc:
         raise NewsmonError(f"{given}: cannot read: {exc.strerror or exc}") from exc
     if path.name.endswith(".gz"):
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+            data = gunzip_capped(data, max_bytes)
+        except DecodedTooLarge as exc:
+            raise NewsmonError(f"{given}: decompresses to more than max_bytes={max_bytes}; skipped") from exc
+        except UnsupportedEncoding as exc:
             raise NewsmonError(f"{given}: not a valid gzip file: {exc}") from exc
     return data, path.resolve().as_uri()
 
@@ -297,28 +333,32 @@ def _iso(value: datetime | None) -> str | None:
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="URL_OR_PATH...")
 @click.option("--jsonl", is_flag=True, help='One JSON line per input: {"input","title","published","text"}.')
+@click.option("--time-limit", type=click.FloatRange(min=0.1, max=3600), default=30.0, show_default=True,
+              metavar="SECONDS", help="Stop extracting one input after this long (it fails, the rest go on).")
 @pass_state
-def extract(state: State, inputs: tuple[str, ...], jsonl: bool) -> None:
+def extract(state: State, inputs: tuple[str, ...], jsonl: bool, time_limit: float) -> None:
     """Print the clean article of each URL or HTML file: title, published date, text.
 
     A directory means every *.html / *.html.gz file in it. With --jsonl, one line per input in
     order; a failed input gives {"input","error"} and the rest go on. No database needed.
+    Each input is bounded: fetching by [fetch] timeout and max_bytes (a .gz file by max_bytes once
+    inflated), extracting by --time-limit (in a worker process that is stopped when it runs over).
 
     \b
     Examples:
       newsmon extract https://example.com/news/chip-rules.html
       newsmon extract saved_pages/ --jsonl > articles.jsonl
     """
-    from extractors.article import extract_article
+    from extractors.article import BoundedExtractor
     from newsmon.httpclient import HttpClient
 
     settings = state.settings()
     failed = 0
-    with HttpClient(settings.fetch) as client:
+    with HttpClient(settings.fetch) as client, BoundedExtractor(workers=1, time_limit=time_limit) as bounded:
         for given in _expand_inputs(inputs):
             try:
-                body, url = _read_input(given, client)
-                article = extract_article(body, url, max_bytes=settings.fetch.max_bytes)
+                body, url = _read_input(given, client, settings.fetch.max_bytes)
+                article = bounded.extract(body, url, max_bytes=settings.fetch.max_bytes)
             except NewsmonError as err:
                 failed += 1
                 message = getattr(err, "reason", None) or str(err)
@@ -402,10 +442,11 @@ def _parse_since(value: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise click.BadParameter(f"expected an ISO 8601 date or time, e.g. 2026-11-01 or "
-                                 f"2026-11-01T08:00:00Z; got {value!r}", param_hint="--since") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)  # OverflowError for 0001-01-01T00:00:00+01:00 (year 0 in UTC)
+    except (ValueError, OverflowError) as exc:
+        raise click.BadParameter(f"expected an ISO 8601 date or time between years 1 and 9999 in UTC, e.g. "
+                                 f"2026-11-01 or 2026-11-01T08:00:00Z; got {value!r}", param_hint="--since") from exc
 
 
 @cli.command()

@@ -12,6 +12,7 @@ the key and what was expected, before any work is done.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -39,6 +40,11 @@ DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_CONCURRENCY = 8
+DEFAULT_PER_HOST = 4  # requests in flight to one host, per process
+DEFAULT_MAX_ITEMS_PER_FEED = 200  # items taken from one feed per poll (a 50,000-item feed is cut)
+MAX_TIMEOUT = 86_400.0  # [fetch] timeout above a day is a typo
+MAX_FEED_URL = 2048  # the feeds.url column
+MAX_FEED_NAME = 512  # the feeds.name column
 DEFAULT_USER_AGENT = "newsmon/0.1 (news monitor; +https://pypi.org/project/newsmon/)"
 BUILTIN_FEEDS_NAME = "built-in feeds (newsmon/data/feeds.toml)"
 
@@ -53,6 +59,8 @@ class FetchSettings:
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     concurrency: int = DEFAULT_CONCURRENCY
     user_agent: str = DEFAULT_USER_AGENT
+    per_host: int = DEFAULT_PER_HOST
+    max_items_per_feed: int = DEFAULT_MAX_ITEMS_PER_FEED
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +106,21 @@ def default_database_url(data_dir: Path | None = None) -> str:
 
 
 _TOP_KEYS = {"database_url", "feeds", "alerts", "fetch", "classify", "feeds_options"}
-_FETCH_KEYS = {"timeout", "max_bytes", "allow_private_networks", "max_redirects", "concurrency", "user_agent"}
+_FETCH_KEYS = {"timeout", "max_bytes", "allow_private_networks", "max_redirects", "concurrency", "user_agent",
+               "per_host", "max_items_per_feed"}
 
 
 def _check_http_url(url: Any, path: str, key: str) -> str:
     if not isinstance(url, str):
         raise ConfigError(path, key, f"expected a URL string, got {type(url).__name__}")
-    parts = urlsplit(url.strip())
+    if len(url.strip()) > MAX_FEED_URL:
+        raise ConfigError(path, key, f"expected a URL of at most {MAX_FEED_URL} characters, "
+                                     f"got {len(url.strip())}: {url[:80]!r}…")
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError as exc:
+        raise ConfigError(path, key, f"expected a valid http(s) URL, got {url!r} ({exc})") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(path, key, f"expected an http:// or https:// URL with a host, got {url!r}")
     return url.strip()
@@ -126,8 +142,8 @@ def _parse_feeds(raw: Any, path: str) -> tuple[FeedSpec, ...]:
             raise ConfigError(path, f"{key}.url", "missing; every feed needs a url")
         url = _check_http_url(entry["url"], path, f"{key}.url")
         name = entry.get("name")
-        if name is not None and not isinstance(name, str):
-            raise ConfigError(path, f"{key}.name", "expected a string")
+        if name is not None and (not isinstance(name, str) or len(name) > MAX_FEED_NAME):
+            raise ConfigError(path, f"{key}.name", f"expected a string of at most {MAX_FEED_NAME} characters")
         if url in seen:
             raise ConfigError(path, f"{key}.url", f"duplicate feed {url!r}")
         seen.add(url)
@@ -137,9 +153,9 @@ def _parse_feeds(raw: Any, path: str) -> tuple[FeedSpec, ...]:
 
 def _number(raw: Any, path: str, key: str, *, minimum: float, integer: bool) -> float:
     ok_type = isinstance(raw, int) if integer else isinstance(raw, int | float)
-    if isinstance(raw, bool) or not ok_type or raw < minimum:
+    if isinstance(raw, bool) or not ok_type or not math.isfinite(raw) or raw < minimum:
         kind = "an integer" if integer else "a number"
-        raise ConfigError(path, key, f"expected {kind} >= {minimum}, got {raw!r}")
+        raise ConfigError(path, key, f"expected {kind} >= {minimum} (finite), got {raw!r}")
     return raw  # type: ignore[no-any-return]
 
 
@@ -152,10 +168,13 @@ def _parse_fetch(raw: Any, path: str) -> FetchSettings:
     out = FetchSettings()
     numeric = {  # key: (minimum, integer)
         "timeout": (0.001, False), "max_bytes": (1024, True), "max_redirects": (0, True), "concurrency": (1, True),
+        "per_host": (1, True), "max_items_per_feed": (1, True),
     }
     for key, (minimum, integer) in numeric.items():
         if key in raw:
             value = _number(raw[key], path, f"fetch.{key}", minimum=minimum, integer=integer)
+            if key == "timeout" and value > MAX_TIMEOUT:
+                raise ConfigError(path, "fetch.timeout", f"expected at most {MAX_TIMEOUT:g} seconds, got {value!r}")
             out = replace(out, **{key: int(value) if integer else float(value)})  # type: ignore[arg-type]
     if "allow_private_networks" in raw:
         value = raw["allow_private_networks"]
@@ -223,6 +242,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read the config file: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"expected a UTF-8 text file (TOML), but byte {exc.start} is "
+                                         f"not UTF-8: {exc.object[exc.start:exc.start + 1]!r}") from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

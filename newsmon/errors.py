@@ -7,11 +7,13 @@
     ├── FetchError(url, reason)               one URL could not be fetched
     │   ├── FetchTimeout
     │   ├── HTTPStatusFailure(status)
+    │   ├── HostBackingOff(until)             the host asked us to wait (429/503 Retry-After)
     │   ├── ResponseTooLarge(limit)
     │   ├── BlockedAddress                    resolves to a private/loopback address
     │   ├── TooManyRedirects
     │   └── UnsupportedContent                binary / non-HTML content
     ├── FeedParseError(url, reason)           a feed body that holds no feed
+    ├── InvalidURL(url, reason)               a link that cannot be parsed (bad port, broken IPv6 literal)
     ├── ExtractError(url, reason)             a page with no article text
     ├── DeliveryError(target, reason)         an alert target refused a message (target is masked)
     └── StorageError(reason)                  the database cannot be reached or migrated
@@ -31,6 +33,8 @@ __all__ = [
     "FetchError",
     "FetchTimeout",
     "HTTPStatusFailure",
+    "HostBackingOff",
+    "InvalidURL",
     "NewsmonError",
     "ResponseTooLarge",
     "StorageError",
@@ -98,6 +102,12 @@ class HTTPStatusFailure(FetchError):
         self.transient = status == 429 or status >= 500
 
 
+class HostBackingOff(FetchError):
+    """Not fetched: the host answered 429/503 with ``Retry-After`` and that time has not passed yet."""
+
+    transient = True
+
+
 class ResponseTooLarge(FetchError):
     """The body is larger than ``[fetch] max_bytes``; it was cut off and not used."""
 
@@ -125,6 +135,18 @@ class FeedParseError(NewsmonError):
         self.url = url
         self.reason = reason
         super().__init__(f"{url}: {reason}")
+
+
+class InvalidURL(NewsmonError, ValueError):
+    """A URL that cannot be parsed or used (port out of range, broken IPv6 literal, no host, too long).
+
+    Also a :class:`ValueError`, so callers that guard URL parsing with ``except ValueError`` keep working.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url[:300]}: {reason}")
 
 
 class ExtractError(NewsmonError):

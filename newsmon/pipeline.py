@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -19,21 +20,24 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from classify.classifier import Classifier
 from extractors.article import extract_article, extract_article_bounded
-from extractors.feeds import parse_feed
+from extractors.feeds import parse_feed_report
 from extractors.urls import canonical_url
 from newsmon.config import Settings
-from newsmon.errors import ExtractError, FeedParseError, FetchError, HTTPStatusFailure
+from newsmon.errors import ExtractError, FeedParseError, FetchError, HTTPStatusFailure, InvalidURL
 from newsmon.httpclient import HttpClient
 from newsmon.models import ExtractedArticle, FeedItem, FetchedPage
+from newsmon.workers import die_with_parent
 from storage import repo
 from storage.db import Database
 from storage.schema import Article
 
 __all__ = [
+    "DatabaseHostGate",
     "ExtractorPool",
     "IngestItem",
     "IngestReport",
@@ -72,10 +76,16 @@ class PollResult:
     http_status: int | None = None
     etag: str | None = None
     last_modified: str | None = None
+    skipped: tuple[tuple[str, str], ...] = ()  # (link, reason) of entries left out (broken link)
+    dropped: int = 0  # entries beyond [fetch] max_items_per_feed
 
 
 def poll_feed(client: HttpClient, feed: repo.FeedState) -> PollResult:
-    """Fetch (conditional GET) and parse one feed. Never raises for a feed's own failure."""
+    """Fetch (conditional GET) and parse one feed. Never raises for a feed's own failure.
+
+    A broken item link is left out and reported in ``skipped``; at most
+    ``[fetch] max_items_per_feed`` items are taken (the rest counted in ``dropped``).
+    """
     try:
         page = client.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
     except FetchError as exc:
@@ -85,12 +95,17 @@ def poll_feed(client: HttpClient, feed: repo.FeedState) -> PollResult:
         return PollResult(feed, "unchanged", http_status=304, etag=feed.etag,
                           last_modified=feed.last_modified)
     try:
-        items = parse_feed(page.body, page.headers, feed.url)
+        parsed = parse_feed_report(page.body, page.headers, feed.url,
+                                   max_items=client.settings.max_items_per_feed)
     except FeedParseError as exc:
         return PollResult(feed, "failed", error=exc.reason, http_status=page.status)
+    if parsed.dropped:
+        log.warning("feed %s: %d item(s) beyond max_items_per_feed=%d ignored", feed.url, parsed.dropped,
+                    client.settings.max_items_per_feed)
     return PollResult(
-        feed, "new", tuple(items), http_status=page.status,
+        feed, "new", parsed.items, http_status=page.status,
         etag=page.headers.get("etag"), last_modified=page.headers.get("last-modified"),
+        skipped=parsed.skipped, dropped=parsed.dropped,
     )
 
 
@@ -105,6 +120,52 @@ def record_polls(db: Database, results: Sequence[PollResult], *, run_id: str, no
             if r.status == "failed":
                 repo.record_failure(s, run_id=run_id, stage="feed", url=r.feed.url,
                                     reason=r.error or "unknown error", now=now)
+            for link, reason in r.skipped:
+                repo.record_failure(s, run_id=run_id, stage="feed-item", url=link, reason=reason, now=now)
+            if r.dropped:
+                repo.record_failure(s, run_id=run_id, stage="feed-item", url=r.feed.url, now=now,
+                                    reason=f"{r.dropped} item(s) beyond [fetch] max_items_per_feed ignored")
+
+
+# -- politeness shared by every process ---------------------------------------------------------
+
+
+class DatabaseHostGate:
+    """The HTTP client's :class:`~newsmon.httpclient.HostGate`, kept in the ``host_backoff`` table.
+
+    A 429/503 with Retry-After seen by any process is written there at once, so every worker and
+    every process (other cycles, backfills) leaves the host alone until then. Reads are cached for
+    ``refresh`` seconds; this process's own back-offs apply immediately.
+    """
+
+    def __init__(self, db: Database, *, refresh: float = 10.0) -> None:
+        self.db = db
+        self.refresh = refresh
+        self._lock = threading.Lock()
+        self._cache: dict[str, datetime] = {}
+        self._loaded_at = float("-inf")
+
+    def blocked_until(self, host: str, now: datetime) -> datetime | None:
+        with self._lock:
+            stale = time.monotonic() - self._loaded_at > self.refresh
+        if stale:
+            with self.db.session() as s:
+                fresh = repo.host_backoffs(s, now=now)
+            with self._lock:
+                for h, mine in self._cache.items():  # keep our own, maybe not yet visible
+                    if mine > fresh.get(h, now):
+                        fresh[h] = mine
+                self._cache = fresh
+                self._loaded_at = time.monotonic()
+        with self._lock:
+            found = self._cache.get(host)
+        return found if found is not None and found > now else None
+
+    def back_off(self, host: str, until: datetime, reason: str) -> None:
+        with self._lock:
+            self._cache[host] = max(until, self._cache.get(host, until))
+        with self.db.session() as s:
+            repo.record_host_backoff(s, host, until=until, reason=reason, now=utcnow())
 
 
 # -- choosing what to fetch -------------------------------------------------------------------
@@ -201,7 +262,8 @@ class ExtractorPool:
                 if self._pool is not None:
                     self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=die_with_parent,  # a kill -9 of this process ends its workers too
                 )
             return self._pool
 
@@ -293,7 +355,7 @@ def ingest(
         if not pending:
             return
         with db.session() as s:
-            outcomes = [_store_one(s, done, classifier, report, run_id=run_id, now=now()) for done in pending]
+            outcomes = [_store_guarded(s, done, classifier, report, run_id=run_id, now=now()) for done in pending]
         if on_progress is not None:
             for done, outcome in zip(pending, outcomes, strict=True):
                 on_progress(done.item, outcome)
@@ -310,6 +372,36 @@ def ingest(
                 flush()
         flush()
     return report
+
+
+def _store_guarded(
+    session: Session, done: _Fetched, classifier: Classifier, report: IngestReport, *,
+    run_id: str, now: datetime,
+) -> str:
+    """:func:`_store_one` guarded: a value the database refuses fails this item, not the batch.
+
+    On PostgreSQL each item runs in a savepoint (its own rollback); SQLite does not enforce column
+    widths, and values are cut or refused before writing anyway (:mod:`storage.repo`).
+    """
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            with session.begin_nested():
+                return _store_one(session, done, classifier, report, run_id=run_id, now=now)
+        return _store_one(session, done, classifier, report, run_id=run_id, now=now)
+    except (DBAPIError, InvalidURL) as exc:
+        reason = _db_reason(exc)
+        report.failures.append((done.item.url, reason))
+        repo.record_failure(session, run_id=run_id, stage="store", url=done.item.url, reason=reason, now=now)
+        log.warning("%s could not be stored: %s", done.item.url, reason)
+        return "failed"
+
+
+def _db_reason(exc: Exception) -> str:
+    if isinstance(exc, InvalidURL):
+        return exc.reason
+    orig = getattr(exc, "orig", None)
+    first = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    return f"the database refused a value: {first[:300]}"
 
 
 def _store_one(

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.engine import make_url
@@ -26,15 +27,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsmon.errors import StorageError
 from storage import outbox as _outbox  # noqa: F401  (registers the story/delivery tables)
-from storage.schema import Base, SchemaVersion
+from storage.schema import Base, HostBackoff, SchemaVersion
 from storage.search_index import ensure_search_index
 
 __all__ = ["SCHEMA_VERSION", "Database", "mask_database_url", "open_database"]
 
 log = logging.getLogger(__name__)
 
+
+
+def _add_host_backoff(conn: Connection) -> None:
+    """Version 2: the ``host_backoff`` table (429/503 Retry-After per host, honoured by every process)."""
+    HostBackoff.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 # version -> step that upgrades a database from version-1 to version. Version 1 is the first schema.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_host_backoff}
 SCHEMA_VERSION = max(MIGRATIONS, default=1)
 
 
@@ -66,6 +74,17 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def check_writable(self) -> None:
+        """Raise :class:`StorageError` if this database cannot be written (read-only file, mode=ro,
+        a read-only PostgreSQL replica), before any work starts. Nothing is changed."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(update(SchemaVersion).values(version=SchemaVersion.version))
+                conn.rollback()
+        except DBAPIError as exc:
+            raise StorageError(f"the database {mask_database_url(self.engine.url.render_as_string())} "
+                               f"cannot be written: {_short(exc)}") from exc
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
@@ -84,8 +103,20 @@ def make_engine(url: str) -> Engine:
         raise StorageError(f"database_url {url!r} is not a valid SQLAlchemy URL") from exc
     kwargs: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        database = parsed.database or ""
+        if database.startswith("file:"):
+            # an SQLite URI (file:path?mode=ro…): SQLite reads it as a URI only with uri=true, and the
+            # directory to create is the path inside it, not a folder named "file:"
+            if "uri" not in parsed.query:
+                parsed = parsed.update_query_dict({"uri": "true"})
+            database = urlsplit(database).path
+        if database and database != ":memory:" and parsed.query.get("mode") not in ("ro", "memory"):
+            folder = Path(database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the directory {str(folder)!r} for the SQLite database "
+                                   f"{mask_database_url(url)}: {exc.strerror or exc}") from exc
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
@@ -146,7 +177,7 @@ def open_database(url: str) -> Database:
     engine = make_engine(url)
     try:
         migrate(engine)
-    except DBAPIError as exc:
+    except (DBAPIError, OSError) as exc:
         engine.dispose()
         raise StorageError(f"cannot open the database {mask_database_url(url)}: {_short(exc)}") from exc
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

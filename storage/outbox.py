@@ -14,17 +14,33 @@ Tables:
 
 Repository functions take a session and never commit. Claims are compare-and-set ``UPDATE``s, so two
 processes never own the same delivery row.
+
+A claim is tied to a live owner. The claim token (:func:`owner_token`) names the claiming process
+(host, pid, process start time). On PostgreSQL the owner holds a session-level advisory lock keyed by
+its token for as long as it delivers (:func:`owner_lock`); the server drops it the moment the process
+dies (its connection closes), whichever machine it ran on. On SQLite (one machine) the owner is alive
+while a process with that pid and start time exists and is not a zombie. A ``sending`` row whose owner
+is gone (kill -9 mid-delivery) is claimable again on the next cycle (:func:`dead_owner_tokens`),
+without waiting for ``lease_seconds``; the lease still covers owners whose liveness cannot be told
+(another machine on SQLite, tokens of older versions). Takeover is the same compare-and-set, so a row
+is still never claimed by two processes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import socket
+import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Engine,
     Float,
     ForeignKey,
     Integer,
@@ -35,6 +51,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -56,12 +73,15 @@ __all__ = [
     "claim_deliveries",
     "count_by_status",
     "create_story",
+    "dead_owner_tokens",
     "due_deliveries",
     "enqueue_delivery",
     "feed_health_views",
     "iter_delivery_rows",
     "load_deliveries",
     "orphaned_pending",
+    "owner_lock",
+    "owner_token",
     "recent_sources",
     "record_attempt_failure",
     "record_sent",
@@ -267,13 +287,124 @@ def enqueue_delivery(
     return session.execute(stmt).scalar_one_or_none() is not None
 
 
-def _claimable(now: datetime, lease_seconds: float) -> Any:
+# -- claim owners ---------------------------------------------------------------------------------
+
+_OWNER_TAG = "o1"
+_LOCK_NAMESPACE = 0x6E6D  # first key of the two-int advisory locks held by delivering processes
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks) of a process from ``/proc`` (Linux), None if unavailable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    try:
+        return fields[0], int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def owner_token(run_id: str) -> str:
+    """A claim token naming this process: ``<run>:o1.<host>.<pid>.<start>.<random>`` (≤ 64 chars)."""
+    pid = os.getpid()
+    stat = _proc_stat(pid)
+    start = stat[1] if stat else 0
+    return f"{run_id[:12]}:{_OWNER_TAG}.{_host_tag()}.{pid}.{start}.{uuid.uuid4().hex[:8]}"[:64]
+
+
+def _owner(token: str) -> tuple[str, int, int] | None:
+    parts = token.rsplit(":", 1)[-1].split(".")
+    if len(parts) != 5 or parts[0] != _OWNER_TAG:
+        return None
+    try:
+        return parts[1], int(parts[2]), int(parts[3])
+    except ValueError:
+        return None
+
+
+def _lock_key(token: str) -> int:
+    return int.from_bytes(hashlib.sha256(token.encode()).digest()[:4], "big", signed=True)
+
+
+@contextmanager
+def owner_lock(engine: Engine, token: str) -> Iterator[None]:
+    """Hold the owner's advisory lock (PostgreSQL) while delivering; a no-op on SQLite.
+
+    The lock lives on a dedicated connection, so it is released when this block ends or, if the
+    process is killed, when the server sees the connection close.
+    """
+    if engine.dialect.name != "postgresql" or _owner(token) is None:
+        yield
+        return
+    params = {"ns": _LOCK_NAMESPACE, "key": _lock_key(token)}
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:ns, :key)"), params)
+        conn.commit()  # session-level lock: it outlives the transaction, not the connection
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), params)
+            conn.commit()
+
+
+def _owner_gone(session: Session, token: str) -> bool:
+    owner = _owner(token)
+    if owner is None:
+        return False  # a token without owner details: only the lease can free it
+    if session.get_bind().dialect.name == "postgresql":
+        params = {"ns": _LOCK_NAMESPACE, "key": _lock_key(token)}
+        if session.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), params).scalar():
+            session.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), params)
+            return True  # nobody holds the owner's lock: its process (and connection) is gone
+        return False
+    host, pid, start = owner
+    if host != _host_tag():
+        return False  # another machine: cannot tell, the lease decides
+    stat = _proc_stat(pid)
+    if stat is None:
+        if start:
+            return True  # /proc works here and has no such process
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    state, started = stat
+    return state in ("Z", "X") or (bool(start) and started != start)
+
+
+def dead_owner_tokens(session: Session, *, now: datetime, lease_seconds: float,
+                      target_keys: Sequence[str]) -> list[str]:
+    """Tokens of ``sending`` claims (lease not yet over) whose owning process is gone."""
+    if not target_keys:
+        return []
     stale = now - timedelta(seconds=lease_seconds)
-    return or_(
+    tokens = session.scalars(
+        select(Delivery.claimed_by).distinct()
+        .where(Delivery.status == SENDING, Delivery.claimed_at >= stale, Delivery.claimed_by.is_not(None),
+               Delivery.target_key.in_(list(target_keys)))
+    )
+    return sorted(t for t in tokens if t is not None and _owner_gone(session, t))
+
+
+def _claimable(now: datetime, lease_seconds: float, dead_tokens: Sequence[str] = ()) -> Any:
+    stale = now - timedelta(seconds=lease_seconds)
+    clauses = [
         and_(Delivery.status == PENDING,
              or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
         and_(Delivery.status == SENDING, Delivery.claimed_at < stale),
-    )
+    ]
+    if dead_tokens:
+        clauses.append(and_(Delivery.status == SENDING, Delivery.claimed_by.in_(list(dead_tokens))))
+    return or_(*clauses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,20 +428,21 @@ def _row(d: Delivery) -> DeliveryRow:
 
 
 def due_deliveries(session: Session, *, now: datetime, lease_seconds: float,
-                   target_keys: Sequence[str]) -> list[DeliveryRow]:
-    """Deliveries that may be claimed now for these targets (pending and due, or a stale claim)."""
+                   target_keys: Sequence[str], dead_tokens: Sequence[str] = ()) -> list[DeliveryRow]:
+    """Deliveries that may be claimed now for these targets (pending and due, a stale claim, or a
+    claim whose owner is gone: ``dead_tokens``)."""
     if not target_keys:
         return []
     rows = session.scalars(
         select(Delivery)
-        .where(_claimable(now, lease_seconds), Delivery.target_key.in_(list(target_keys)))
+        .where(_claimable(now, lease_seconds, dead_tokens), Delivery.target_key.in_(list(target_keys)))
         .order_by(Delivery.id)
     )
     return [_row(d) for d in rows]
 
 
 def claim_deliveries(session: Session, ids: Sequence[int], *, token: str, now: datetime,
-                     lease_seconds: float) -> list[int]:
+                     lease_seconds: float, dead_tokens: Sequence[str] = ()) -> list[int]:
     """Compare-and-set: mark these rows ``sending`` by ``token`` if still claimable; return the ids won.
 
     One ``UPDATE … WHERE <claimable>``: a row another process claimed (or sent) in the meantime no
@@ -320,7 +452,7 @@ def claim_deliveries(session: Session, ids: Sequence[int], *, token: str, now: d
         return []
     session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(list(ids)), _claimable(now, lease_seconds))
+        .where(Delivery.id.in_(list(ids)), _claimable(now, lease_seconds, dead_tokens))
         .values(status=SENDING, claimed_by=token, claimed_at=now, attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
     )

@@ -14,17 +14,20 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from newsmon.errors import InvalidURL
 from newsmon.models import Classification, ExtractedArticle, FeedSpec
-from storage.schema import Article, Failure, Feed, Run, dialect_insert
+from storage.schema import Article, Failure, Feed, HostBackoff, Run, dialect_insert
 
 __all__ = [
     "FeedState",
     "NewArticle",
     "StoredArticle",
     "article_count",
+    "clip",
     "ensure_feeds",
     "failures_of_run",
     "finish_run",
+    "host_backoffs",
     "insert_article",
     "iter_articles",
     "known_urls",
@@ -33,11 +36,24 @@ __all__ = [
     "recent_failures",
     "record_failure",
     "record_feed_poll",
+    "record_host_backoff",
     "set_classification",
     "start_run",
 ]
 
 _IN_BATCH = 500
+# column widths (storage.schema): values longer than these are cut (names) or refused (URLs,
+# validators) here, so PostgreSQL never rejects a write batch for one over-long value
+_NAME = 512
+_LANG = 16
+_ETAG = 1024
+_LAST_MODIFIED = 256
+_FAILURE_URL = 4096
+
+
+def clip(value: str | None, width: int) -> str | None:
+    """``value`` cut to ``width`` characters (None stays None)."""
+    return value if value is None or len(value) <= width else value[:width]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +124,18 @@ def record_feed_poll(
 ) -> None:
     """Record one poll of a feed: validators on success, failure streak on error."""
     values: dict[str, Any] = {"last_polled_at": now, "last_status": status}
+    # a validator that does not fit is useless cut (the server would not recognise it): drop it, the
+    # next poll is then an unconditional GET
+    dropped = False
+    if etag is not None and len(etag) > _ETAG:
+        etag, dropped = None, True
+    if last_modified is not None and len(last_modified) > _LAST_MODIFIED:
+        last_modified, dropped = None, True
+    if error is not None:
+        error = error[:4000]
     if ok:
         values.update(consecutive_failures=0, last_error=None, last_success_at=now)
-        if etag is not None or last_modified is not None:
+        if etag is not None or last_modified is not None or dropped:
             values.update(etag=etag, last_modified=last_modified)
     else:
         values.update(consecutive_failures=Feed.consecutive_failures + 1, last_error=error)
@@ -132,7 +157,11 @@ def insert_article(session: Session, new: NewArticle, *, now: datetime,
     """Store an article unless its canonical URL is already stored. Returns the new id or None.
 
     With ``classification`` the topics, scores and evidence go in the same INSERT (no UPDATE after).
+    Names (source, author, site name, language) too long for their columns are cut; a URL too long
+    for its column raises :class:`~newsmon.errors.InvalidURL` (the caller records it as a failure).
     """
+    if len(new.url) > 2048 or len(new.link) > 4096:
+        raise InvalidURL(new.link[:300], "URL longer than the database column (2048 canonical / 4096 link)")
     a = new.article
     classified: dict[str, Any] = {"topics": [], "scores": {}, "evidence": {}}
     if classification is not None:
@@ -144,16 +173,16 @@ def insert_article(session: Session, new: NewArticle, *, now: datetime,
             url=new.url,
             link=new.link,
             feed_id=new.feed_id,
-            source=new.source,
+            source=clip(new.source, _NAME) or "",
             origin=new.origin,
             title=a.title,
             text=a.text,
             summary=new.summary,
             published_at=a.published,
             fetched_at=now,
-            author=a.author,
-            site_name=a.site_name,
-            language=a.language,
+            author=clip(a.author, _NAME),
+            site_name=clip(a.site_name, _NAME),
+            language=clip(a.language, _LANG),
             **classified,
         )
         .on_conflict_do_nothing(index_elements=["url"])
@@ -183,7 +212,8 @@ def record_failure(
     transient: bool = False,
 ) -> None:
     """Record one failure of one feed, page or delivery (``transient``: worth retrying soon)."""
-    session.add(Failure(run_id=run_id, stage=stage, url=url, reason=reason[:4000], at=now, transient=transient))
+    session.add(Failure(run_id=run_id, stage=stage[:32], url=url[:_FAILURE_URL], reason=reason[:4000], at=now,
+                        transient=transient))
 
 
 def permanent_failure_counts(session: Session, urls: Iterable[str]) -> dict[str, int]:
@@ -257,3 +287,23 @@ def article_count(session: Session) -> int:
 def recent_failures(session: Session, *, limit: int = 50) -> list[Failure]:
     """The newest recorded failures, newest first."""
     return list(session.scalars(select(Failure).order_by(Failure.id.desc()).limit(limit)))
+
+
+def record_host_backoff(session: Session, host: str, *, until: datetime, reason: str, now: datetime) -> None:
+    """Remember that ``host`` must be left alone until ``until`` (a later time already stored wins)."""
+    host = host[:255]
+    session.execute(
+        dialect_insert(session)(HostBackoff)
+        .values(host=host, until=until, reason=reason[:200], updated_at=now)
+        .on_conflict_do_nothing(index_elements=["host"])
+    )
+    session.execute(
+        update(HostBackoff).where(HostBackoff.host == host, HostBackoff.until < until)
+        .values(until=until, reason=reason[:200], updated_at=now)
+    )
+
+
+def host_backoffs(session: Session, *, now: datetime) -> dict[str, datetime]:
+    """Hosts still to be left alone at ``now``, with the time until which."""
+    rows = session.execute(select(HostBackoff.host, HostBackoff.until).where(HostBackoff.until > now))
+    return {str(h): u for h, u in rows}

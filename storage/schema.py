@@ -14,7 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-__all__ = ["Article", "Base", "Failure", "Feed", "Run", "SchemaVersion", "UTCDateTime", "dialect_insert"]
+__all__ = ["Article", "Base", "Failure", "Feed", "HostBackoff", "Run", "SchemaVersion", "UTCDateTime",
+           "dialect_insert"]
 
 
 def dialect_insert(session: Session) -> Any:
@@ -123,3 +124,13 @@ class Run(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HostBackoff(Base):
+    """A host that answered 429 (or 503) with Retry-After: no process fetches from it before ``until``."""
+
+    __tablename__ = "host_backoff"
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,6 +21,8 @@ SAMPLES: list[errors.NewsmonError] = [
     errors.ExtractError("https://example.com/a", "no article text found"),
     errors.DeliveryError("mailto://***@example.com", "SMTP refused"),
     errors.StorageError("database is locked"),
+    errors.HostBackingOff("https://example.com/a", "example.com asked us to wait until 2026-12-01T18:00:00+00:00"),
+    errors.InvalidURL("http://a:99999/x", "not a valid URL: Port out of range 0-65535"),
 ]
 
 

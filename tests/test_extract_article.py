@@ -152,6 +152,39 @@ def test_page_date_wins_over_feed_date() -> None:
     "Sign up for our China Tech newsletter",
     "Reporting by Jane Doe; Editing by John Roe",
     "© 2026 Example Media. All rights reserved.",
+    # social follow / share / sign-up lines in the benchmark's languages
+    "Follow Global Wire on X and LinkedIn for more on chip exports.",
+    "Follow The Harbor Ledger on Twitter and Instagram @HarborLedger and on Facebook.",
+    "Share on LinkedIn",
+    "Share: Facebook | Twitter | Email",
+    "Sign up for the China Tech briefing, free every weekday.",
+    "Folgen Sie uns auf Facebook und Instagram!",
+    "Folge uns auf Telegram",
+    "Teilen mit:",
+    "Diesen Artikel teilen",
+    "Jetzt Newsletter abonnieren",
+    "Suivez-nous sur Twitter",
+    "Partager sur Facebook",
+    "Abonnez-vous à notre newsletter",
+    "Síguenos en Telegram, Instagram, Facebook y Twitter",
+    "Compartir en WhatsApp",
+    "Suscríbete a nuestro boletín",
+    "Seguici su Instagram",
+    "Udostępnij",
+    "Obserwuj nas na Facebooku",
+    # "read also" promos of other stories
+    "Lesen Sie auch: Europas Chipfabriken suchen Fachkräfte",
+    "Mehr zum Thema",
+    "À lire aussi : la CNIL sanctionne un géant du cloud",
+    "Lea también: El Gobierno anuncia nuevas medidas",
+    "Czytaj też: Rząd zapowiada zmiany",
+    # datelines and bylines printed above the story
+    "Global Wire · Published 30 Nov 2026, 09:15 UTC",
+    "Global Wire | Published: Monday, November 30, 2026 at 9:15 a.m. ET",
+    "Published 30 November 2026 · Updated 1 December 2026",
+    "Veröffentlicht am 30.11.2026 um 09:15 Uhr",
+    "Publié le 30 novembre 2026 à 09h15",
+    "By Mei Lin · 4 min read",
 ])
 def test_chrome_lines(line: str) -> None:
     assert is_chrome_line(line)
@@ -162,6 +195,11 @@ def test_chrome_lines(line: str) -> None:
     "to writers who want to reach subscribers directly.",
     "Related companies in Shenzhen also saw their shares fall on Tuesday after the announcement.",
     "Share prices of chipmakers fell sharply after the rules were published.",
+    "Der Konzern will die Kosten mit seinen Partnern teilen, sagte eine Sprecherin am Montag.",
+    "Lea es una ingeniera de 35 años que dirige un laboratorio de chips en Madrid.",
+    "Mira Patel, who runs the lab, said the rules were published without warning.",
+    "The company published its results on 30 November, two weeks later than planned.",
+    "Follow-up talks between the two governments are planned for next month in Geneva.",
 ])
 def test_story_lines_are_not_chrome(line: str) -> None:
     assert not is_chrome_line(line)
@@ -263,3 +301,107 @@ def test_deeply_nested_page_fails_cleanly() -> None:
         assert err.url == URL
     else:
         assert "Cloud providers" in article.text
+
+
+# ------------------------------------------------------------------------------------------
+# fallback chain: newsmon's rules -> trafilatura alone -> trafilatura's baseline
+# ------------------------------------------------------------------------------------------
+
+STORY = [
+    "Chip export rules tightened again on Monday as officials in Washington named twelve firms.",
+    "The companies design accelerators used to train large language models, the notice said.",
+    "Industry groups warned that the measures would push buyers toward domestic suppliers.",
+    "Analysts expect further restrictions on cloud access before the end of the year.",
+    "Beijing's commerce ministry said it would take the necessary measures to protect its firms.",
+]
+
+
+def _page_in(wrapper_class: str) -> str:
+    paragraphs = "".join(f"<p>{line}</p>" for line in STORY)
+    return (f"<html><head><title>Chip rules</title></head><body><nav><a href='/'>Home</a></nav>"
+            f"<div class='{wrapper_class}'>{paragraphs}</div></body></html>")
+
+
+def _stages(html: str) -> tuple[list[str], list[str], list[str]]:
+    """What each stage of the chain finds on ``html`` on its own."""
+    from extractors.article import (
+        _baseline_fallback,
+        _extract_blocks,
+        _trafilatura_fallback,
+        parse_html,
+    )
+    from extractors.metadata import read_metadata
+
+    text = prepare_html(html, URL)
+    meta = read_metadata(parse_html(text, URL), URL, use_htmldate=False)
+    return (_extract_blocks(parse_html(text, URL), URL, meta),
+            _trafilatura_fallback(text, URL, meta), _baseline_fallback(text, URL, meta))
+
+
+def _has_story(text: str) -> bool:
+    return all(line in text for line in STORY)
+
+
+def test_rules_are_the_first_stage() -> None:
+    html = _page_in("article-body")
+    rules, _, _ = _stages(html)
+    assert _has_story("\n\n".join(rules))
+    assert extract_article(html.encode(), URL).text == "\n\n".join(rules)
+
+
+def test_trafilatura_alone_when_the_rules_prune_the_story() -> None:
+    # the story sits in a container whose class the rules read as chrome ("social")
+    html = _page_in("social-story")
+    rules, alone, _ = _stages(html)
+    assert rules == []
+    assert _has_story("\n\n".join(alone))
+    assert _has_story(extract_article(html.encode(), URL).text)
+    assert _has_story(extract_text(html, URL))
+
+
+def test_baseline_when_trafilatura_finds_nothing_either() -> None:
+    # trafilatura drops a "comments" container outright; the baseline reads every <p>
+    html = _page_in("comments-area")
+    rules, alone, baseline = _stages(html)
+    assert rules == [] and alone == []
+    assert _has_story("\n\n".join(baseline))
+    assert _has_story(extract_article(html.encode(), URL).text)
+
+
+def test_no_stage_invents_text_on_a_chrome_only_page() -> None:
+    html = ("<html><body><nav><a href='/'>Home</a> <a href='/w'>World</a></nav>"
+            "<div class='comments'><p>Share on Facebook</p><p>Follow us on X</p></div>"
+            "<footer>&copy; 2026 Example</footer></body></html>")
+    assert extract_text(html, URL) == ""
+    with pytest.raises(ExtractError, match="no article text"):
+        extract_article(html.encode(), URL)
+
+
+# ------------------------------------------------------------------------------------------
+# a wire page's dateline and byline are metadata: the text and the alert summary open the story
+# ------------------------------------------------------------------------------------------
+
+_DATELINE = "<p>Global Wire · Published 30 Nov 2026, 09:15 UTC</p>"
+_HEADLINE = "<h1>US adds twelve Chinese chip designers to entity list</h1>\n"
+
+
+@pytest.mark.parametrize("variant", [
+    lambda page: page,
+    lambda page: page.replace(_HEADLINE, ""),  # no headline in the page
+    lambda page: page.replace(_HEADLINE, "").replace(_DATELINE, _DATELINE + _HEADLINE),
+    lambda page: page.replace(_DATELINE, '<div class="meta"><span>Global Wire</span> · <span>'
+                              'Published <time datetime="2026-11-30T09:15:00Z">Nov 30, 2026'
+                              '</time></span></div>'),
+    lambda page: page.replace(_DATELINE, "<p>Global Wire | Published: Monday, November 30, "
+                              "2026 at 9:15 a.m. ET</p>"),
+    lambda page: page.replace(_DATELINE, "<p>30.11.2026</p>"),
+], ids=["as-is", "no-headline", "dateline-above-headline", "spans", "long-date", "date-only"])
+def test_wire_text_and_summary_open_with_the_story(variant: Any) -> None:
+    from alerts.render import summarize
+
+    html, expected, _ = _load("wire_dateline")
+    page = variant(html.decode("utf-8"))
+    article = extract_article(page.encode("utf-8"), URL)
+    first = expected.split("\n\n")[0]
+    assert article.text.startswith(first), article.text[:120]
+    assert summarize(article.text).startswith(first), summarize(article.text)[:120]
