@@ -421,14 +421,19 @@ def extraction_profile(url_file: Path, n: int) -> None:
     for url, body in pages:
         extract_article(body, url)
     prof.disable()
-    totals: dict[str, float] = {}
-    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    for (file, _, func), (_, _, tottime, _, _) in stats.items():
+    def category(file: str, func: str) -> str:
         where = f"{file}({func})"
         name = next((c for c, keys in CATEGORIES if any(k in where for k in keys)), "")
-        if not name:
-            name = "HTML parse (lxml)" if "lxml" in where else "other"
-        totals[name] = totals.get(name, 0.0) + tottime
+        return name or ("HTML parse (lxml)" if "lxml" in where else "other")
+
+    totals: dict[str, float] = {}
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    for (file, _, func), (_, _, tottime, _, callers) in stats.items():
+        if file == "~" and "lxml" not in func and callers:  # a C builtin (re, str, …): charged to its callers
+            for (cfile, _, cfunc), (_, _, ctt, _) in callers.items():
+                totals[category(cfile, cfunc)] = totals.get(category(cfile, cfunc), 0.0) + ctt
+            continue
+        totals[category(file, func)] = totals.get(category(file, func), 0.0) + tottime
     total = sum(totals.values())
     print(f"\nper page inside an extraction worker (cProfile of extract_article on {len(pages)} of the pages, "
           "one process):")
