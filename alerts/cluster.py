@@ -20,6 +20,7 @@ Thresholds were set on ``benchmarks/clustering.py`` (pairs built from hand-writt
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -121,6 +122,7 @@ def _fold(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """A crude suffix stripper: enough to make "restricts"/"restricted"/"restricting" one word."""
     if word.isdigit() or len(word) <= 4:
@@ -183,10 +185,15 @@ def entities(text: str) -> set[str]:
     return out
 
 
+_PERMUTATIONS: list[Any] = []  # datasketch's permutations for (NUM_PERM, SEED), made once per process
+
+
 def _minhash(tokens: Sequence[str]) -> tuple[tuple[int, ...], int]:
     from datasketch import MinHash  # numpy/scipy: imported only when an article is clustered
 
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED)
+    if not _PERMUTATIONS:
+        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, seed=SEED).permutations)
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS[0], scheme="affine32")
     grams = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
     grams.discard("")
     if not grams:
