@@ -96,7 +96,10 @@ def _run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
     """Run a flow in this process; newsmon's own errors become clean messages, not tracebacks."""
     from sqlalchemy.exc import DBAPIError
 
+    from flows.localserver import start_ephemeral_server
+
     try:
+        start_ephemeral_server()  # without PREFECT_API_URL: one ephemeral start at a time per Prefect home
         result: dict[str, Any] = flow(**parameters)
     except ConfigError as err:
         raise ConfigProblem(err) from err
@@ -114,16 +117,39 @@ def _run_flow(flow: Any, **parameters: Any) -> dict[str, Any]:
 
 
 def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    """stderr gets newsmon's progress lines only, unless -v (info) or -vv (debug) asks for logs.
+
+    Feed, page and delivery failures are data: they are in the summary, not in log lines.
+    """
+    level = logging.ERROR if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # Prefect reads its settings from the environment when first imported
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", logging.getLevelName(level))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING" if verbose else "ERROR")
     # the ephemeral server needs 10-25 s on a busy 2-core machine; Prefect's default wait is 20 s
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     # apprise logs request details at DEBUG; never let tokens reach a log
-    logging.getLogger("apprise").setLevel(max(level, logging.INFO))
+    apprise_log = logging.getLogger("apprise")
+    apprise_log.setLevel(max(level, logging.INFO))
+    # apprise's own warnings (a failed delivery) are captured by alerts.deliver and reported in the
+    # summary; without -v they must not also reach stderr
+    apprise_log.propagate = verbose > 0
+
+
+def _use_local_server(settings: Settings) -> None:
+    """Without PREFECT_API_URL, use the local Prefect server of a running `newsmon serve`, if any.
+
+    That is faster than Prefect's ephemeral mode (no server to start) and keeps two processes from
+    writing one ephemeral SQLite database at once.
+    """
+    if os.environ.get("PREFECT_API_URL") or settings.schedule.prefect_home is None:
+        return
+    from flows.localserver import running_local_server
+
+    url = running_local_server(settings.schedule.prefect_home)
+    if url:
+        os.environ["PREFECT_API_URL"] = url
 
 
 @click.group(context_settings=CONTEXT)
@@ -176,6 +202,7 @@ def run(state: State, as_json: bool) -> None:
     """
     settings = state.settings()
     _open_db(settings, writable=True).dispose()
+    _use_local_server(settings)
     from flows.cycle import run_cycle
     from newsmon.summary import render_summary
 
@@ -186,36 +213,61 @@ def run(state: State, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--interval", type=click.IntRange(min=30), metavar="SECONDS",
-              help="Run a cycle every SECONDS (default 900 when --cron is not given).")
+              help="Run a cycle every SECONDS (default: [schedule] in the config, else 900).")
 @click.option("--cron", metavar="EXPR", help='Run on a cron schedule instead, e.g. "*/10 * * * *".')
 @click.option("--name", default="newsmon", show_default=True, help="Deployment name in Prefect.")
 @pass_state
 def serve(state: State, interval: int | None, cron: str | None, name: str) -> None:
     """Run the cycle on a schedule, as a Prefect deployment served from this process.
 
-    Stops with Ctrl-C. At most one cycle runs at a time. For a long-running service, start a
-    Prefect server (`prefect server start`) and set PREFECT_API_URL so runs are kept between
-    restarts and visible in the Prefect UI; see deploy/ for systemd and work-pool recipes.
+    Prefect needs a server to turn a schedule into runs. With PREFECT_API_URL set, newsmon serves
+    against that server; without it, newsmon starts a local Prefect server itself (127.0.0.1, a
+    free port, its state in the `prefect` folder of newsmon's data directory) and stops it on exit.
+    The schedule comes from --interval/--cron, else the config's [schedule] section, else every
+    900 s. At most one cycle runs at a time; a tick that falls due while a cycle runs is dropped.
+    Ctrl-C or SIGTERM stops serving once the running cycle is done (a second Ctrl-C cancels it).
 
     \b
     Examples:
       newsmon serve --interval 600
       newsmon serve --cron "*/15 6-22 * * 1-5"
+      PREFECT_API_URL=http://127.0.0.1:4200/api newsmon serve
     """
     if interval and cron:
         raise click.UsageError("give --interval or --cron, not both")
     settings = state.settings()
-    _open_db(settings).dispose()
-    from flows.cycle import run_cycle
-
-    parameters = {"config_path": state.config_path()}
-    schedule = f"cron {cron!r}" if cron else f"every {interval or 900} s"
-    click.echo(f"newsmon: serving deployment {name!r}, {schedule}; Ctrl-C stops", err=True)
+    if not interval and not cron:
+        interval, cron = settings.schedule.interval, settings.schedule.cron
     if cron:
-        run_cycle.serve(name=name, cron=cron, parameters=parameters, limit=1, pause_on_shutdown=False)
-    else:
-        run_cycle.serve(name=name, interval=interval or 900, parameters=parameters, limit=1,
-                        pause_on_shutdown=False)
+        _check_cron(cron)
+    _open_db(settings, writable=True).dispose()
+    from flows.serve_supervisor import supervise
+
+    try:
+        code = supervise(name=name, interval=None if cron else (interval or 900), cron=cron,
+                         config_path=state.config_path(), prefect_home=settings.schedule.prefect_home,
+                         api_url=os.environ.get("PREFECT_API_URL") or None)
+    except NewsmonError as err:
+        raise click.ClickException(str(err)) from err
+    sys.exit(code)
+
+
+def _check_cron(expr: str) -> None:
+    """Refuse a cron expression Prefect's scheduler would refuse, before anything starts."""
+    from pydantic import ValidationError
+
+    from newsmon.config import check_cron
+
+    problem = check_cron(expr)
+    if problem is None:
+        from prefect.client.schemas.schedules import CronSchedule
+
+        try:
+            CronSchedule(cron=expr)
+        except ValidationError as err:
+            problem = f"invalid cron expression {expr!r}: {err.errors()[0]['msg']}"
+    if problem:
+        raise click.BadParameter(problem, param_hint="--cron / schedule.cron")
 
 
 def _unusable_reason(url: str) -> str | None:
@@ -280,6 +332,7 @@ def backfill(state: State, file: IO[str], alert: bool, as_json: bool, no_progres
     settings = state.settings()
     urls = _read_url_list(file)
     _open_db(settings, writable=True).dispose()
+    _use_local_server(settings)
     from flows.backfill import run_backfill
     from newsmon.summary import render_summary
 

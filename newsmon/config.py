@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -74,6 +75,19 @@ class ClassifySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """``[schedule]``: when ``newsmon serve`` runs a cycle (``--interval``/``--cron`` override it).
+
+    ``prefect_home`` is where the local Prefect server that ``serve`` starts keeps its state when
+    no ``PREFECT_API_URL`` is set (default: ``prefect/`` in newsmon's data directory).
+    """
+
+    interval: int | None = None
+    cron: str | None = None
+    prefect_home: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a run needs, validated. Passed down explicitly; nothing else reads the env."""
 
@@ -83,6 +97,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     classify: ClassifySettings = field(default_factory=ClassifySettings)
     source: str = "built-in defaults"
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     def __repr__(self) -> str:
         return (
@@ -105,9 +120,16 @@ def default_database_url(data_dir: Path | None = None) -> str:
     return f"sqlite:///{base / 'newsmon.db'}"
 
 
-_TOP_KEYS = {"database_url", "feeds", "alerts", "fetch", "classify", "feeds_options"}
+_TOP_KEYS = {"database_url", "feeds", "alerts", "fetch", "classify", "feeds_options", "schedule"}
 _FETCH_KEYS = {"timeout", "max_bytes", "allow_private_networks", "max_redirects", "concurrency", "user_agent",
                "per_host", "max_items_per_feed"}
+DEFAULT_INTERVAL = 900
+MIN_INTERVAL = 30
+
+
+def default_data_dir() -> Path:
+    """newsmon's data directory (e.g. ``~/.local/share/newsmon`` on Linux)."""
+    return Path(platformdirs.user_data_dir("newsmon", appauthor=False))
 
 
 def _check_http_url(url: Any, path: str, key: str) -> str:
@@ -187,6 +209,50 @@ def _parse_fetch(raw: Any, path: str) -> FetchSettings:
             raise ConfigError(path, "fetch.user_agent", "expected a non-empty string")
         out = replace(out, user_agent=value.strip())
     return out
+
+
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#-]+$")
+
+
+def check_cron(expr: str) -> str | None:
+    """None when ``expr`` looks like a 5-field cron expression, else what is wrong with it.
+
+    This is the shape check done at config load; Prefect's own parser checks the values when
+    ``serve`` builds the schedule (a bad value is refused there, before anything runs).
+    """
+    fields = expr.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        return f"expected a 5-field cron expression such as '*/10 * * * *', got {expr!r}"
+    return None
+
+
+def _parse_schedule(raw: Any, path: str, data_dir: Path | None) -> ScheduleSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "schedule", "expected a table [schedule]")
+    keys = {"interval", "cron", "prefect_home"}
+    unknown = sorted(set(raw) - keys)
+    if unknown:
+        raise ConfigError(path, f"schedule.{unknown[0]}", f"unknown key; expected one of {sorted(keys)}")
+    interval = None
+    if "interval" in raw:
+        interval = int(_number(raw["interval"], path, "schedule.interval", minimum=MIN_INTERVAL, integer=True))
+    cron = raw.get("cron")
+    if cron is not None:
+        if not isinstance(cron, str):
+            raise ConfigError(path, "schedule.cron", "expected a cron expression string")
+        problem = check_cron(cron.strip())
+        if problem:
+            raise ConfigError(path, "schedule.cron", problem)
+        cron = cron.strip()
+    if interval is not None and cron is not None:
+        raise ConfigError(path, "schedule", "expected 'interval' or 'cron', not both")
+    home = raw.get("prefect_home")
+    if home is not None and not isinstance(home, str):
+        raise ConfigError(path, "schedule.prefect_home", "expected a directory path string")
+    prefect_home = Path(home).expanduser() if home else (data_dir or default_data_dir()) / "prefect"
+    if not prefect_home.is_absolute() and path:
+        prefect_home = Path(path).parent / prefect_home
+    return ScheduleSettings(interval=interval, cron=cron, prefect_home=prefect_home)
 
 
 def _parse_classify(raw: Any, path: str) -> ClassifySettings:
@@ -284,6 +350,7 @@ def settings_from_mapping(
     alerts = parse_alerts_section(alerts_raw, path)
     fetch = _parse_fetch(data.get("fetch", {}), path)
     classify = _parse_classify(data.get("classify", {}), path)
+    schedule = _parse_schedule(data.get("schedule", {}), path, data_dir)
 
     if env.get("NEWSMON_DATABASE_URL"):
         if "://" not in env["NEWSMON_DATABASE_URL"]:
@@ -295,7 +362,7 @@ def settings_from_mapping(
     check_targets(alerts, path or "built-in defaults")
     return Settings(
         database_url=database_url, feeds=feeds, alerts=alerts, fetch=fetch, classify=classify,
-        source=path or "built-in defaults",
+        source=path or "built-in defaults", schedule=schedule,
     )
 
 

@@ -5,45 +5,49 @@
 ``with db.session() as s:`` (commits on success, rolls back on error); repository functions in
 :mod:`storage.repo` take the session and never commit.
 
-Migrations are an ordered list of steps keyed by the version they produce. A new database gets the
-current schema in one ``create_all`` and is stamped with the latest version; an older one runs each
-missing step in order, inside a transaction, under a lock so two processes never migrate at once.
+Migrations are Alembic revisions in :mod:`storage.migrations` (``versions/``; how to add one is in
+that package's docstring and docs/ARCHITECTURE.md). At start-up, under a lock so that processes
+starting together never migrate at once (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory
+lock), :func:`migrate` brings the database to the newest revision in one transaction:
+
+- an empty database gets the current tables in one ``create_all`` and is stamped with the head;
+- a database made by newsmon 0.1.0 (``schema_version`` = 1, no ``alembic_version``) is stamped
+  with the baseline revision, then upgraded;
+- any other runs the revisions it lacks; one stamped with a revision this newsmon does not know
+  (made by a newer newsmon) is refused.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsmon.errors import StorageError
 from storage import outbox as _outbox  # noqa: F401  (registers the story/delivery tables)
-from storage.schema import Base, HostBackoff, SchemaVersion
+from storage.schema import Base, SchemaVersion
 from storage.search_index import ensure_search_index
 
-__all__ = ["SCHEMA_VERSION", "Database", "mask_database_url", "open_database"]
+__all__ = ["SCHEMA_VERSION", "Database", "mask_database_url", "metadata", "migrate", "open_database"]
 
 log = logging.getLogger(__name__)
 
+# the legacy version marker of newsmon 0.1.0; schema changes are Alembic revisions now
+SCHEMA_VERSION = 1
 
 
-def _add_host_backoff(conn: Connection) -> None:
-    """Version 2: the ``host_backoff`` table (429/503 Retry-After per host, honoured by every process)."""
-    HostBackoff.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
-
-
-# version -> step that upgrades a database from version-1 to version. Version 1 is the first schema.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_host_backoff}
-SCHEMA_VERSION = max(MIGRATIONS, default=1)
+def metadata() -> MetaData:
+    """Every newsmon table (schema and outbox), as the code declares them."""
+    return Base.metadata
 
 
 def mask_database_url(url: str) -> str:
@@ -137,35 +141,49 @@ def _lock(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _current_version(conn: Connection) -> int | None:
-    if not inspect(conn).has_table("schema_version"):
-        return None
+def _legacy_version(conn: Connection) -> int | None:
     return conn.execute(select(SchemaVersion.version)).scalar_one_or_none()
 
 
-def migrate(engine: Engine) -> int:
-    """Create or upgrade the schema to :data:`SCHEMA_VERSION`. Returns the version reached."""
+def migrate(engine: Engine, *, create_fresh: bool = True) -> str:
+    """Create or upgrade the schema to the newest Alembic revision; returns that revision.
+
+    ``create_fresh=False`` builds an empty database by running every revision instead of
+    ``create_all`` (what ``python -m storage.migrations new`` compares the code against).
+    """
+    from alembic import command
+
+    from storage import migrations
+
     with engine.begin() as conn:
         _lock(conn)
-        version = _current_version(conn)
-        if version is None:
-            Base.metadata.create_all(conn)
+        tables = set(inspect(conn).get_table_names())
+        cfg = migrations.config(conn)
+        if "alembic_version" in tables:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+            if current is not None and not migrations.known(current):
+                raise StorageError(
+                    f"the database is at schema revision {current}, which this newsmon does not know "
+                    "(made by a newer newsmon?); upgrade newsmon")
+        elif "schema_version" in tables:
+            version = _legacy_version(conn)
+            if version is not None and version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"the database is at schema version {version}, newer than this newsmon "
+                    f"({SCHEMA_VERSION}); upgrade newsmon")
+            log.info("database made by newsmon 0.1.0: stamping the baseline revision %s", migrations.BASELINE)
+            command.stamp(cfg, migrations.BASELINE)
+        elif create_fresh and not tables & set(metadata().tables):
+            metadata().create_all(conn)
             conn.execute(insert(SchemaVersion).values(id=1, version=SCHEMA_VERSION))
-            log.info("created database schema version %d", SCHEMA_VERSION)
+            command.stamp(cfg, "head")
             ensure_search_index(conn)
-            return SCHEMA_VERSION
-        if version > SCHEMA_VERSION:
-            raise StorageError(
-                f"the database is at schema version {version}, newer than this newsmon "
-                f"({SCHEMA_VERSION}); upgrade newsmon"
-            )
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            log.info("migrating database schema to version %d", step)
-            MIGRATIONS[step](conn)
-            conn.execute(update(SchemaVersion).values(version=step))
-        # idempotent: databases created before the search index existed get it here, filled
+            log.info("created the database schema at revision %s", migrations.head())
+            return migrations.head()
+        command.upgrade(cfg, "head")
+        # idempotent, outside Alembic: databases made before the search index existed get it here, filled
         ensure_search_index(conn)
-        return SCHEMA_VERSION
+        return migrations.head()
 
 
 def open_database(url: str) -> Database:

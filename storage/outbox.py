@@ -518,7 +518,7 @@ def count_by_status(session: Session) -> dict[str, int]:
 def iter_delivery_rows(session: Session) -> Iterator[tuple[Delivery, Story | None]]:
     """Every delivery with its story (None for feed-health alerts), oldest first."""
     stmt = select(Delivery, Story).outerjoin(Story, Story.id == Delivery.story_id).order_by(Delivery.id)
-    yield from session.execute(stmt)
+    yield from ((delivery, story) for delivery, story in session.execute(stmt))
 
 
 # -- feed health --------------------------------------------------------------------------------

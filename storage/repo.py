@@ -260,7 +260,7 @@ def load_articles(session: Session, ids: Sequence[int]) -> list[StoredArticle]:
     return [_to_stored(rows[i]) for i in ids if i in rows]
 
 
-def _articles_query(since: datetime | None) -> Select[Article]:
+def _articles_query(since: datetime | None) -> Select[tuple[Article]]:
     query = select(Article).order_by(func.coalesce(Article.published_at, Article.fetched_at), Article.id)
     if since is not None:
         query = query.where(func.coalesce(Article.published_at, Article.fetched_at) >= since)
