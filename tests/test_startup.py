@@ -65,3 +65,26 @@ def test_the_probe_sees_prefect_when_a_flow_module_is_imported(tmp_path: Path) -
     proc = subprocess.run([sys.executable, "-c", "import sys, flows.cycle; print('prefect' in sys.modules)"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "True", proc.stderr
+
+
+SERVER_PROBE = """
+import json, sys
+from flows.localserver import start_ephemeral_server
+start_ephemeral_server()
+print(json.dumps("prefect.server.api.server" in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("api_url", ["http://127.0.0.1:9/api", ""])
+def test_prefects_server_is_imported_only_when_no_server_is_given(api_url: str, tmp_path: Path) -> None:
+    """With PREFECT_API_URL set, a run talks to that server: importing Prefect's own server module (seconds
+    of start-up) would be waste. Without it, the ephemeral server is started, so the module is needed."""
+    import os
+
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": api_url}
+    if not api_url:
+        env.pop("PREFECT_API_URL")
+    proc = subprocess.run([sys.executable, "-c", SERVER_PROBE], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) is (not api_url)
