@@ -20,6 +20,7 @@ Thresholds were set on ``benchmarks/clustering.py`` (pairs built from hand-writt
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -27,8 +28,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from datasketch import MinHash
 
 __all__ = [
     "ClusterMatch",
@@ -123,6 +122,7 @@ def _fold(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """A crude suffix stripper: enough to make "restricts"/"restricted"/"restricting" one word."""
     if word.isdigit() or len(word) <= 4:
@@ -185,8 +185,15 @@ def entities(text: str) -> set[str]:
     return out
 
 
+_PERMUTATIONS: list[Any] = []  # datasketch's permutations for (NUM_PERM, SEED), made once per process
+
+
 def _minhash(tokens: Sequence[str]) -> tuple[tuple[int, ...], int]:
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED)
+    from datasketch import MinHash  # numpy/scipy: imported only when an article is clustered
+
+    if not _PERMUTATIONS:
+        _PERMUTATIONS.append(MinHash(num_perm=NUM_PERM, seed=SEED).permutations)
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS[0], scheme="affine32")
     grams = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
     grams.discard("")
     if not grams:
@@ -314,17 +321,28 @@ def best_match(new: Features, candidates: Sequence[tuple[int, int, Features]],
 class StoryIndex:
     """Recent story members, indexed so a new article is scored only against plausible matches.
 
-    A pair can only match if it shares at least ``ceil(COPY_SHINGLES * NUM_PERM)`` MinHash values
-    (rule "copy") or at least one name that is not boilerplate (the other rules need shared names),
-    so looking members up by those keys gives exactly :func:`best_match`'s answer, without scoring
-    every member of the window (a backfill of thousands of articles stays fast).
+    Each rule of :func:`match` has a necessary condition that an inverted index can count:
+
+    - "copy" needs a MinHash Jaccard of ``COPY_SHINGLES``: at least ``ceil(COPY_SHINGLES * NUM_PERM)``
+      equal slots (index: slot and value → members);
+    - "reworded" needs ``REWORD_SHARED`` shared names that are not boilerplate (index: name → members);
+    - "same headline" needs a headline Jaccard of ``TITLE_SIMILAR``, so at least
+      ``ceil(TITLE_SIMILAR * len(headline words))`` shared headline words (index: word → members),
+      and at least one shared name.
+
+    Counting keys in posting lists (C-speed ``Counter.update``) picks the candidates; only those are
+    scored, so :meth:`best_match` gives exactly :func:`best_match`'s answer over all members while
+    scoring about as many pairs as there are candidates, not every member of the window.
+    ``scored`` counts the pairs scored (for benchmarks).
     """
 
     def __init__(self, members: Sequence[tuple[int, int, Features]]) -> None:
         self.common = common_entities(members)
+        self.scored = 0
         self._members: list[tuple[int, int, Features]] = []
         self._by_entity: dict[str, list[int]] = {}
         self._by_hash: dict[tuple[int, int], list[int]] = {}
+        self._by_title: dict[str, list[int]] = {}
         for story_id, article_id, feats in members:
             self.add(story_id, article_id, feats)
 
@@ -338,17 +356,34 @@ class StoryIndex:
             self._by_entity.setdefault(ent, []).append(idx)
         for slot, value in enumerate(feats.mh):
             self._by_hash.setdefault((slot, value), []).append(idx)
+        for word in feats.title:
+            self._by_title.setdefault(word, []).append(idx)
 
     def _plausible(self, feats: Features) -> list[int]:
-        same_hashes: Counter[int] = Counter()
-        for slot, value in enumerate(feats.mh):
-            same_hashes.update(self._by_hash.get((slot, value), ()))
-        needed = math.ceil(COPY_SHINGLES * NUM_PERM - 1e-9)
-        found = {idx for idx, n in same_hashes.items() if n >= needed}
-        for ent in feats.ents - self.common:
-            found.update(self._by_entity.get(ent, ()))
+        found: set[int] = set()
+        if len(feats.mh) == NUM_PERM:
+            same_hashes: Counter[int] = Counter()
+            for slot, value in enumerate(feats.mh):
+                same_hashes.update(self._by_hash.get((slot, value), ()))
+            needed = math.ceil(COPY_SHINGLES * NUM_PERM - 1e-9)
+            found.update(idx for idx, n in same_hashes.items() if n >= needed)
+        ents = feats.ents - self.common
+        if len(ents) < MIN_ENTITIES:
+            return sorted(found)  # the name rules need MIN_ENTITIES names on both sides
+        shared_ents: Counter[int] = Counter()
+        for ent in ents:
+            shared_ents.update(self._by_entity.get(ent, ()))
+        found.update(idx for idx, n in shared_ents.items() if n >= REWORD_SHARED)
+        if feats.title:
+            shared_title: Counter[int] = Counter()
+            for word in feats.title:
+                shared_title.update(self._by_title.get(word, ()))
+            needed_title = max(1, math.ceil(TITLE_SIMILAR * len(feats.title) - 1e-9))
+            found.update(idx for idx, n in shared_title.items() if n >= needed_title and idx in shared_ents)
         return sorted(found)
 
     def best_match(self, feats: Features) -> ClusterMatch | None:
         """The story ``feats`` belongs to, if any (same answer as :func:`best_match`)."""
-        return best_match(feats, [self._members[i] for i in self._plausible(feats)], self.common)
+        plausible = self._plausible(feats)
+        self.scored += len(plausible)
+        return best_match(feats, [self._members[i] for i in plausible], self.common)

@@ -155,21 +155,24 @@ def _queue_story(session: Session, story: outbox.Story, targets: Sequence[Target
     return created
 
 
-def _file_article(session: Session, art: Article, index: cluster.StoryIndex,
-                  now: datetime) -> tuple[outbox.Story, bool]:
-    """Put one article into a story (joining a copy's story or starting one). Returns (story, is_new)."""
+def _file_article(session: Session, art: Article, index: cluster.StoryIndex, now: datetime,
+                  sources: list[dict[str, object]]) -> tuple[outbox.Story, bool]:
+    """Put one article into a story (joining a copy's story or starting one). Returns (story, is_new).
+
+    The ``story_sources`` row is appended to ``sources`` (the caller inserts them all in one
+    statement); the article's ``story_id`` and the story's ``last_seen_at`` and topics are set on the
+    ORM objects, so the session flushes them as batched UPDATEs.
+    """
     feats = cluster.features(art.title, art.text)
     found = index.best_match(feats)
     story: outbox.Story | None
     if found is not None:
         story = session.get(outbox.Story, found.story_id)
         assert story is not None
-        outbox.add_source(session, story_id=story.id, article=art, now=now, score=found.score,
-                          reason=found.reason, features=feats.to_json())
         story.topics = list(dict.fromkeys([*story.topics, *art.topics]))
         log.info("article %d (%s) joins story %d as a %s (score %.2f)", art.id, art.url, story.id,
                  found.reason, found.score)
-        is_new = False
+        score, reason, is_new = found.score, found.reason, False
     else:
         story_id = outbox.create_story(session, article_id=art.id, url=art.url, title=art.title,
                                        topics=art.topics, now=now)
@@ -177,27 +180,40 @@ def _file_article(session: Session, art: Article, index: cluster.StoryIndex,
             story_id = session.scalar(select(outbox.Story.id).where(outbox.Story.first_article_id == art.id))
         story = session.get(outbox.Story, story_id)
         assert story is not None
-        outbox.add_source(session, story_id=story.id, article=art, now=now, score=None, reason="first",
-                          features=feats.to_json())
-        is_new = True
-    outbox.set_article_story(session, art.id, story.id)
+        score, reason, is_new = None, "first", True
+    sources.append({"story_id": story.id, "article_id": art.id, "url": art.url, "source": art.source,
+                    "title": art.title, "published_at": art.published_at, "added_at": now,
+                    "match_score": score, "match_reason": reason, "features": feats.to_json()})
+    if story.last_seen_at != now:
+        story.last_seen_at = now
+    art.story_id = story.id
     index.add(story.id, art.id, feats)
     return story, is_new
 
 
-def _load_in_order(session: Session, article_ids: Sequence[int]) -> list[Article]:
-    """The articles still to file, earliest published first (so within one batch the original,
-    not a later copy, starts the story and gives it its headline); unknown dates last."""
+def _order_to_file(session: Session, article_ids: Sequence[int]) -> list[int]:
+    """The ids of the articles still to file, earliest published first (so within one batch the
+    original, not a later copy, starts the story and gives it its headline); unknown dates last.
+    Only ids and dates are read here: the articles themselves are loaded chunk by chunk."""
     wanted = sorted(set(article_ids))
-    arts: list[Article] = []
+    rows: list[tuple[int, datetime | None]] = []
     for i in range(0, len(wanted), 500):
-        arts.extend(session.scalars(
-            select(Article).where(Article.id.in_(wanted[i : i + 500]), Article.story_id.is_(None),
-                                  Article.classified_at.is_not(None))
-            .execution_options(populate_existing=True)
+        rows.extend((r.id, r.published_at) for r in session.execute(
+            select(Article.id, Article.published_at).where(
+                Article.id.in_(wanted[i : i + 500]), Article.story_id.is_(None), Article.classified_at.is_not(None))
         ))
     far_future = datetime.max.replace(tzinfo=UTC)
-    return sorted(arts, key=lambda a: (a.published_at or far_future, a.id))
+    return [aid for aid, _ in sorted(rows, key=lambda r: (r[1] or far_future, r[0]))]
+
+
+def _load_chunk(session: Session, ids: Sequence[int]) -> list[Article]:
+    """These articles, in the order given."""
+    by_id = {a.id: a for a in session.scalars(
+        select(Article).where(Article.id.in_(list(ids))).execution_options(populate_existing=True))}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+_FILE_CHUNK = 500  # articles loaded (with their text) at a time: memory stays flat in a large backfill
 
 
 def enqueue_alerts(session: Session, article_ids: Sequence[int], settings: Settings, *, now: datetime,
@@ -219,18 +235,25 @@ def enqueue_alerts(session: Session, article_ids: Sequence[int], settings: Setti
     targets = alerts.targets()
     masks = _Masks()
     filed = created = joined = queued = 0
-    arts = _load_in_order(session, article_ids)
-    skipped = len(set(article_ids)) - len(arts)
-    for art in arts:
-        story, is_new = _file_article(session, art, index, now)
-        filed += 1
-        created += is_new
-        joined += not is_new
-        if is_new and not alert:
-            story.alert_state = "suppressed"
-        elif alert and story.alert_state == "none" and _meets(story.topics, alerts.alert_topics()):
-            queued += _queue_story(session, story, targets, alerts, now, masks)
-    session.flush()
+    order = _order_to_file(session, article_ids)
+    skipped = len(set(article_ids)) - len(order)
+    for start in range(0, len(order), _FILE_CHUNK):
+        arts = _load_chunk(session, order[start : start + _FILE_CHUNK])
+        sources: list[dict[str, object]] = []
+        with session.no_autoflush:  # one batched flush per chunk, not a few UPDATEs per article
+            for art in arts:
+                story, is_new = _file_article(session, art, index, now, sources)
+                filed += 1
+                created += is_new
+                joined += not is_new
+                if is_new and not alert:
+                    story.alert_state = "suppressed"
+                elif alert and story.alert_state == "none" and _meets(story.topics, alerts.alert_topics()):
+                    queued += _queue_story(session, story, targets, alerts, now, masks)
+            outbox.add_sources(session, sources)
+        session.flush()
+        for art in arts:
+            session.expunge(art)  # their text is no longer needed
     return EnqueueReport(filed, created, joined, queued, skipped)
 
 

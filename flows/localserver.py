@@ -189,12 +189,14 @@ def start_ephemeral_server() -> None:
     the home until this process's server has started makes the second one find the database ready.
     Prefect's client then reuses this server (it is a per-process singleton).
     """
-    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import get_current_settings
 
     settings = get_current_settings()
     if settings.api.url or not settings.server.ephemeral.enabled:
         return
+    # only now: importing Prefect's server costs seconds and ~50 MB, for nothing when a server runs
+    from prefect.server.api.server import SubprocessASGIServer
+
     home = Path(settings.home).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     with (home / "newsmon-ephemeral.lock").open("a") as lock:

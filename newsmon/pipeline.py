@@ -418,15 +418,14 @@ def _store_one(
         log.info("%s failed (%s): %s", item.url, done.stage, reason)
         return "failed"
     article = done.article
+    classification = classifier.classify(article.title, article.text)  # stored by the same INSERT
     new_id = repo.insert_article(session, repo.NewArticle(
         url=item.url, link=item.link, source=article.site_name or item.source, origin=item.origin,
         article=article, feed_id=item.feed_id, summary=item.summary,
-    ), now=now)
+    ), now=now, classification=classification)
     if new_id is None:
         report.duplicates += 1
         return "duplicate"
-    classification = classifier.classify(article.title, article.text)
-    repo.set_classification(session, new_id, classification, now=now)
     report.stored_ids.append(new_id)
     report.stored_urls.add(item.url)
     log.info("stored %s (%s) topics=%s", item.url, article.title[:80], ",".join(classification.topics) or "-")

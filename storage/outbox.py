@@ -69,6 +69,7 @@ __all__ = [
     "StorySource",
     "acquire_lock",
     "add_source",
+    "add_sources",
     "claim_deliveries",
     "count_by_status",
     "create_story",
@@ -236,6 +237,19 @@ def add_source(session: Session, *, story_id: int, article: Article, now: dateti
 def set_article_story(session: Session, article_id: int, story_id: int) -> None:
     """Point ``articles.story_id`` at the story (marks the article as filed)."""
     session.execute(update(Article).where(Article.id == article_id).values(story_id=story_id))
+
+
+def add_sources(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """File many articles into stories in one statement (executemany, insert-or-ignore on the article).
+
+    Each row has the columns of ``story_sources`` but ``id``: story_id, article_id, url, source, title,
+    published_at, added_at, match_score, match_reason, features. Unlike :func:`add_source` it touches
+    no story: the caller sets ``last_seen_at`` on the stories it filed into.
+    """
+    if rows:
+        table = StorySource.__table__
+        session.execute(dialect_insert(session)(table).on_conflict_do_nothing(index_elements=["article_id"]),
+                        list(rows))
 
 
 def sources_of(session: Session, story_ids: Sequence[int]) -> dict[int, list[StorySource]]:

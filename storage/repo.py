@@ -152,15 +152,21 @@ def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
     return found
 
 
-def insert_article(session: Session, new: NewArticle, *, now: datetime) -> int | None:
+def insert_article(session: Session, new: NewArticle, *, now: datetime,
+                   classification: Classification | None = None) -> int | None:
     """Store an article unless its canonical URL is already stored. Returns the new id or None.
 
+    With ``classification`` the topics, scores and evidence go in the same INSERT (no UPDATE after).
     Names (source, author, site name, language) too long for their columns are cut; a URL too long
     for its column raises :class:`~newsmon.errors.InvalidURL` (the caller records it as a failure).
     """
     if len(new.url) > 2048 or len(new.link) > 4096:
         raise InvalidURL(new.link[:300], "URL longer than the database column (2048 canonical / 4096 link)")
     a = new.article
+    classified: dict[str, Any] = {"topics": [], "scores": {}, "evidence": {}}
+    if classification is not None:
+        classified = {"topics": list(classification.topics), "scores": dict(classification.scores),
+                      "evidence": {k: list(v) for k, v in classification.evidence.items()}, "classified_at": now}
     stmt = (
         dialect_insert(session)(Article)
         .values(
@@ -177,9 +183,7 @@ def insert_article(session: Session, new: NewArticle, *, now: datetime) -> int |
             author=clip(a.author, _NAME),
             site_name=clip(a.site_name, _NAME),
             language=clip(a.language, _LANG),
-            topics=[],
-            scores={},
-            evidence={},
+            **classified,
         )
         .on_conflict_do_nothing(index_elements=["url"])
         .returning(Article.id)
