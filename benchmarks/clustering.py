@@ -38,16 +38,14 @@ import itertools
 import json
 import random
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from alerts.cluster import Features, StoryIndex, features, match, score_pair
 
-from alerts.cluster import Features, StoryIndex, features, match, score_pair  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT / "tests" / "data" / "clustering"
 FLOORS = {"precision": 0.98, "recall": 0.90}

@@ -31,7 +31,6 @@ import contextlib
 import gzip
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -39,17 +38,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
+from newsmon.errors import NewsmonError
+from newsmon.models import Classification, ExtractedArticle
+from storage import repo
+from storage.db import Database, open_database
+from storage.search import search_articles
+from storage.search_index import drop_search_index
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from newsmon.errors import NewsmonError  # noqa: E402
-from newsmon.models import Classification, ExtractedArticle  # noqa: E402
-from storage import repo  # noqa: E402
-from storage.db import Database, open_database  # noqa: E402
-from storage.search import search_articles  # noqa: E402
-from storage.search_index import drop_search_index  # noqa: E402
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 
